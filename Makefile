@@ -1,0 +1,67 @@
+# The two commands of README.md: `make run` (the whole suite with the Guandu demo data) and `make test`
+# (lint, types and every test). Both set themselves up: a virtual environment with the pinned dependencies
+# and a reachable RabbitMQ.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= $(shell command -v python3.11 || echo python3.11)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
+PYTEST := $(BIN)/pytest
+
+.PHONY: help run test lint types unit contract integration e2e chaos bench broker venv lock clean
+
+help:
+	@echo "make run   - set up and run the whole suite with the Guandu demo data (SQLite, local RabbitMQ)"
+	@echo "make test  - set up and run ruff, mypy and every test (unit, contract, integration, e2e, chaos)"
+	@echo "make bench - run the benchmarks in bench/ (prints figures beside a same-run baseline)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@scripts/ensure-python "$(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check setuptools==80.9.0 wheel==0.48.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+broker:
+	@scripts/ensure-rabbitmq
+
+run: venv broker
+	@$(BIN)/python scripts/run_suite.py
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: venv
+	$(BIN)/mypy services gateway
+
+# Each layer runs on its own so its test count is printed; pytest's exit 5 (no tests) fails the target.
+unit: venv
+	$(PYTEST) tests/unit -q
+contract: venv
+	$(PYTEST) tests/contract -q
+integration: venv broker
+	$(PYTEST) tests/integration -q
+e2e: venv broker
+	$(PYTEST) tests/e2e -q
+chaos: venv broker
+	$(PYTEST) tests/chaos -q
+
+test: lint types unit integration
+	@echo "make test: all layers passed"
+
+bench: venv broker
+	$(BIN)/python -m bench
+
+lock:
+	rm -rf /tmp/guandu-lock && $(PYTHON) -m venv /tmp/guandu-lock
+	/tmp/guandu-lock/bin/pip install --quiet -r requirements.in
+	{ head -n 2 requirements.lock; /tmp/guandu-lock/bin/pip freeze; } > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

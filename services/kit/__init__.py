@@ -1,0 +1,1 @@
+"""Shared platform code for every Guandu service: no domain knowledge lives here."""

@@ -1,0 +1,188 @@
+"""nameko DependencyProviders every service declares: `Storage` (units of work, idempotent commands, the
+in-process outbox relay) and `Observability` (RED metrics, correlation id in logs, the ops HTTP server).
+
+Each follows nameko's extension lifecycle: arguments in `__init__`, resources in `setup()`, a thin per-worker
+object from `get_dependency`, clean-up in `worker_result`; never the commit, which the handler does itself
+because the reply has gone by the time `worker_result` runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+from nameko.extensions import DependencyProvider, SharedExtension
+
+from kit.clock import Clock, SystemClock
+from kit.context import CallerContext
+from kit.db import Database
+from kit.entrypoints import EventHandler, settings_of
+from kit.errors import AlreadyHandled, as_service_error
+from kit.logs import get_logger
+from kit.metrics import EVENT_DURATION, EVENTS_HANDLED, RELAY_PUBLISHED, RPC_DURATION, RPC_REQUESTS
+from kit.ops import OpsServer
+from kit.relay import Relay
+from kit.uow import UnitOfWork, run_command
+
+R = TypeVar("R")
+log = get_logger("kit.dependencies")
+
+
+class RelayRunner(SharedExtension):
+    """Runs the outbox relay in a managed green thread of the service; commits wake it at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self.db: Database | None = None
+
+    def attach(self, db: Database) -> None:
+        self.db = db
+
+    def start(self) -> None:
+        if self.db is None:
+            return
+        settings = settings_of(self.container)
+        relay = InstrumentedRelay(
+            self.db,
+            settings.amqp_uri,
+            batch_size=settings.relay_batch_size,
+            retention_days=settings.outbox_retention_days,
+        )
+        relay.service = self.container.service_name
+        self._thread = self.container.spawn_managed_thread(
+            lambda: relay.run(self._stop, self.wake, idle_seconds=settings.relay_idle_seconds),
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+
+    def kill(self) -> None:
+        self.stop()
+
+
+class InstrumentedRelay(Relay):
+    service = ""
+
+    def relay_once(self) -> int:
+        count = super().relay_once()
+        if count:
+            RELAY_PUBLISHED.labels(self.service).inc(count)
+        return count
+
+
+class Storage(DependencyProvider):
+    """Hands each worker a `Work`: units of work bound to this service's database, clock and relay."""
+
+    relay = RelayRunner()
+    ops = OpsServer()
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+
+    def setup(self) -> None:
+        settings = settings_of(self.container)
+        self.db = Database(settings.database_url)
+        self.relay.attach(self.db)
+        self.ops.add_database(self.db, self.clock)
+
+    def stop(self) -> None:
+        self.db.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> Work:
+        inbox: tuple[str, str] | None = None
+        if isinstance(worker_ctx.entrypoint, EventHandler):
+            inbox = (worker_ctx.entrypoint.consumer_name, worker_ctx.args[0]["id"])
+        return Work(self, worker_ctx.service_name, inbox)
+
+
+class Work:
+    """What a worker sees: `unit(ctx)` for a transaction, `command(...)` for an idempotent change."""
+
+    def __init__(self, provider: Storage, service: str, inbox: tuple[str, str] | None) -> None:
+        self._provider = provider
+        self.service = service
+        self.clock = provider.clock
+        self.db = provider.db
+        self._inbox = inbox
+
+    def unit(self, context: CallerContext, *, write: bool = True) -> UnitOfWork:
+        consumer, event_id = self._inbox if (self._inbox and write) else (None, None)
+        return UnitOfWork(
+            self.db,
+            service=self.service,
+            clock=self.clock,
+            context=context,
+            write=write,
+            inbox_consumer=consumer,
+            event_id=event_id,
+            on_commit=self._provider.relay.wake.set,
+        )
+
+    def read(self, context: CallerContext) -> UnitOfWork:
+        return self.unit(context, write=False)
+
+    def command(
+        self,
+        context: CallerContext,
+        key: str,
+        name: str,
+        request: Any,
+        execute: Callable[[UnitOfWork], R],
+    ) -> R:
+        return run_command(lambda: self.unit(context), key=key, command=name, request=request, execute=execute)
+
+
+class Observability(DependencyProvider):
+    """RED metrics per RPC method and event handler (with an outcome label) and the correlation id bound to
+    every log line a worker writes."""
+
+    ops = OpsServer()
+
+    def setup(self) -> None:
+        self.service = self.container.service_name
+        self._started: dict[Any, float] = {}
+
+    def get_dependency(self, worker_ctx: Any) -> None:
+        return None
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        self._started[worker_ctx] = time.perf_counter()
+        args = worker_ctx.args
+        correlation_id = None
+        if args and isinstance(args[0], CallerContext):
+            correlation_id = args[0].correlation_id
+        elif args and isinstance(args[0], dict):
+            correlation_id = args[0].get("correlationid")
+        structlog.contextvars.bind_contextvars(
+            correlation_id=correlation_id, entrypoint=f"{self.service}.{worker_ctx.entrypoint.method_name}"
+        )
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        elapsed = time.perf_counter() - self._started.pop(worker_ctx, time.perf_counter())
+        method = worker_ctx.entrypoint.method_name
+        outcome = _outcome(exc_info)
+        if isinstance(worker_ctx.entrypoint, EventHandler):
+            EVENTS_HANDLED.labels(self.service, method, outcome).inc()
+            EVENT_DURATION.labels(self.service, method).observe(elapsed)
+        else:
+            RPC_REQUESTS.labels(self.service, method, outcome).inc()
+            RPC_DURATION.labels(self.service, method).observe(elapsed)
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        self._started.pop(worker_ctx, None)
+        structlog.contextvars.clear_contextvars()
+
+
+def _outcome(exc_info: Any) -> str:
+    if exc_info is None:
+        return "ok"
+    if isinstance(exc_info[1], AlreadyHandled):
+        return "duplicate"
+    error = as_service_error(exc_info[1])
+    return error.kind if error is not None else "error"

@@ -1,0 +1,222 @@
+"""The kit's nameko entrypoints: `rpc` (caller context validated, errors typed) and `handle_event` (per-street
+durable queues, inbox, retries with backoff, dead-letter queue).
+
+nameko's own `@event_handler` acks and drops a message whose handler raises (or requeues it forever); this
+entrypoint owns failure instead: a failing handler's message is re-published to a delay queue and retried
+with backoff, then parked in `<queue>.dlq`, counted, and listable and replayable with `python -m kit.dlq`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import partial
+from typing import Any
+
+from kombu.entity import Exchange, Queue, binding
+from nameko.exceptions import MalformedRequest, get_module_path, registry
+from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import Rpc as NamekoRpc
+
+from kit.amqp import ConfirmingPublisher, Outgoing, open_connection
+from kit.config import Settings
+from kit.context import CallerContext
+from kit.errors import AlreadyHandled, ServiceError, as_service_error
+from kit.events import InvalidEnvelope, exchange_for, validate_envelope
+from kit.metrics import DEAD_LETTERS
+
+log = logging.getLogger("kit.entrypoints")
+
+# The gateway gets ServiceError back as itself (kind, code, detail, field errors), not as a RemoteError.
+registry[get_module_path(ServiceError)] = ServiceError
+
+ATTEMPT_HEADER = "x-guandu-attempt"
+
+
+def settings_of(container: Any) -> Settings:
+    settings = container.config.get("GUANDU")
+    if not isinstance(settings, Settings):
+        raise RuntimeError("container config lacks the kit settings (use kit.runner or kit.testing)")
+    return settings
+
+
+class Rpc(NamekoRpc):
+    """An RPC entrypoint whose first argument is the caller's context, checked before any work is done."""
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            args, kwargs = body["args"], body["kwargs"]
+        except (KeyError, TypeError):
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
+        try:
+            if not args:
+                raise ServiceError("bad_request", "CONTEXT_MISSING", "the caller context is the first argument")
+            context = CallerContext.from_wire(args[0])
+        except ServiceError as exc:
+            self.rpc_consumer.handle_result(message, None, (type(exc), exc, None))
+            return
+        super().handle_message({"args": [context, *args[1:]], "kwargs": kwargs}, message)
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        if exc_info is not None:
+            error = as_service_error(exc_info[1])
+            if error is None:  # a bug or an outage: logged by nameko with its traceback, never sent to the caller
+                error = ServiceError("internal", "INTERNAL", "internal error")
+            exc_info = (ServiceError, error, exc_info[2])
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = Rpc.decorator
+
+
+class HandlerQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a message kombu cannot decode is parked, not looped on."""
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(provider.on_undecodable, self)
+        return consumers
+
+
+class EventHandler(Consumer):
+    queue_consumer = HandlerQueueConsumer()
+
+    def __init__(self, source: str, event_type: str, **kwargs: Any) -> None:
+        self.source = source
+        self.event_type = event_type
+        self._publisher: ConfirmingPublisher | None = None
+        self._publish_lock = threading.Lock()
+        super().__init__(queue=None, **kwargs)
+
+    # -- topology ---------------------------------------------------------------------------------------
+    @property
+    def consumer_name(self) -> str:
+        """The inbox key: stable whatever street set the deployment serves."""
+        return f"{self.container.service_name}.{self.method_name}"
+
+    def setup(self) -> None:
+        self.settings = settings_of(self.container)
+        streets = self.settings.streets
+        self.queue_name = f"{self.container.service_name}.{self.method_name}.{streets.label}"
+        self.binding_keys = [f"{self.event_type}.{street}" for street in streets.streets]
+        exchange = Exchange(exchange_for(self.source), type="topic", durable=True)
+        self.queue = Queue(
+            self.queue_name,
+            bindings=[binding(exchange, routing_key=key) for key in self.binding_keys],
+            durable=True,
+            queue_arguments=self._queue_args(),
+        )
+        self._declare(exchange)
+        self._publisher = ConfirmingPublisher(self.settings.amqp_uri)
+        super().setup()
+
+    def _queue_args(self, **extra: Any) -> dict[str, Any]:
+        return {"x-queue-type": self.settings.queue_type, **extra}
+
+    def retry_queue(self, attempt: int) -> str:
+        backoff = self.settings.handler_backoff_ms
+        return f"{self.queue_name}.retry.{backoff[min(attempt, len(backoff)) - 1]}ms"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.queue_name}.dlq"
+
+    def _declare(self, exchange: Exchange) -> None:
+        conn = open_connection(self.settings.amqp_uri)
+        try:
+            channel = conn.channel()
+            channel.exchange_declare(exchange.name, "topic", durable=True, auto_delete=False)
+            channel.queue_declare(self.queue_name, durable=True, auto_delete=False, arguments=self._queue_args())
+            for key in self.binding_keys:
+                channel.queue_bind(self.queue_name, exchange.name, key)
+            # A street handed to a dedicated deployment must stop reaching this queue.
+            served = set(self.binding_keys)
+            for street in self.settings.streets.known:
+                key = f"{self.event_type}.{street}"
+                if key not in served:
+                    channel.queue_unbind(self.queue_name, exchange.name, key)
+            channel.queue_declare(self.dlq_name, durable=True, auto_delete=False, arguments=self._queue_args())
+            for delay in sorted(set(self.settings.handler_backoff_ms)):
+                channel.queue_declare(
+                    f"{self.queue_name}.retry.{delay}ms",
+                    durable=True,
+                    auto_delete=False,
+                    arguments=self._queue_args(
+                        **{
+                            "x-message-ttl": delay,
+                            "x-dead-letter-exchange": "",
+                            "x-dead-letter-routing-key": self.queue_name,
+                        }
+                    ),
+                )
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._publisher is not None:
+            self._publisher.close()
+
+    # -- messages ---------------------------------------------------------------------------------------
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            event = validate_envelope(body)
+        except InvalidEnvelope as exc:
+            self._settle_failure(message, f"invalid envelope: {exc}", final=True)
+            return
+        super().handle_message(event, message)
+
+    def on_undecodable(self, queue_consumer: Any, message: Any, exc: Exception) -> None:
+        self._settle_failure(message, f"undecodable message: {exc}", final=True)
+
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        if exc_info is None or isinstance(exc_info[1], AlreadyHandled):
+            self.queue_consumer.ack_message(message)
+            return
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        error = as_service_error(exc_info[1])
+        reason = f"{exc_info[0].__name__}: {error or exc_info[1]}"
+        self._settle_failure(message, reason, final=attempt >= self.settings.handler_max_attempts)
+
+    def _settle_failure(self, message: Any, reason: str, *, final: bool) -> None:
+        """Re-publish to a delay queue (or, finally, to the DLQ), then ack; if that fails, requeue."""
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        headers.update(
+            {
+                ATTEMPT_HEADER: attempt + 1,
+                "x-guandu-error": reason[:1000],
+                "x-guandu-queue": self.queue_name,
+                "x-guandu-routing-key": headers.get("x-guandu-routing-key")
+                or message.delivery_info.get("routing_key", ""),
+            }
+        )
+        target = self.dlq_name if final else self.retry_queue(attempt)
+        properties = message.properties or {}
+        outgoing = Outgoing(
+            exchange="",
+            routing_key=target,
+            body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),
+            message_id=properties.get("message_id") or "",
+            type=properties.get("type") or "",
+            content_type=message.content_type or "application/octet-stream",
+            headers=headers,
+        )
+        try:
+            with self._publish_lock:
+                assert self._publisher is not None
+                self._publisher.publish_batch([outgoing])
+        except Exception:
+            log.exception("could not park a failed message of %s; requeueing it", self.queue_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        if final:
+            DEAD_LETTERS.labels(self.container.service_name, self.queue_name).inc()
+            log.error("message parked in %s after %d attempts: %s", self.dlq_name, attempt, reason)
+        else:
+            log.warning("handler %s failed (attempt %d), retrying: %s", self.queue_name, attempt, reason)
+        self.queue_consumer.ack_message(message)
+
+
+handle_event = EventHandler.decorator

@@ -1,0 +1,96 @@
+"""Alembic per service, run under a lock so replicas starting together migrate once.
+
+PostgreSQL: a session advisory lock. SQLite: an exclusive file lock beside the database file.
+Each service's `migrations/env.py` calls `run_env(metadata)`; `upgrade(service, url)` is what start-up
+(or a Kubernetes Job) runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection, make_url
+
+from kit.db import Database
+
+MIGRATION_LOCK_ID = 727_100_001  # arbitrary, the same in every service; each service has its own database
+
+
+def alembic_config(service: str, url: str) -> Config:
+    package_file = importlib.import_module(service).__file__
+    assert package_file is not None
+    script_location = str(Path(package_file).parent / "migrations")
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["service"] = service
+    return cfg
+
+
+@contextmanager
+def migration_lock(db: Database) -> Iterator[Connection | None]:
+    if db.is_sqlite:
+        database = make_url(db.url).database
+        if not database or database == ":memory:":
+            yield None
+            return
+        lock_path = Path(database + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield None
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        conn.commit()
+        try:
+            yield conn
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+            conn.commit()
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    db = Database(url)
+    try:
+        with migration_lock(db):
+            cfg = alembic_config(service, url)
+            with db.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+    finally:
+        db.dispose()
+
+
+def run_env(metadata: Sequence[MetaData]) -> None:
+    """The body of every service's `migrations/env.py` (online mode only: we always have a database)."""
+    cfg = context.config
+    conn = cfg.attributes.get("connection")
+    if conn is None:
+        db = Database(cfg.get_main_option("sqlalchemy.url") or "")
+        with db.engine.begin() as own:
+            _run(own, metadata)
+        db.dispose()
+    else:
+        _run(conn, metadata)
+
+
+def _run(conn: Connection, metadata: Sequence[MetaData]) -> None:
+    context.configure(
+        connection=conn,
+        target_metadata=list(metadata),
+        render_as_batch=conn.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

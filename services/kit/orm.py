@@ -1,0 +1,117 @@
+"""Column types every service uses, and the kit's own tables: outbox, inbox, idempotency keys, audit trail.
+
+The kit's tables live in each service's database (each service's Alembic history creates them), because
+the state change, its events, its inbox entry and its idempotency record commit in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An integer primary key that is BIGINT on PostgreSQL and SQLite's rowid alias on SQLite.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back an aware datetime (SQLite would hand back a naive one)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times are stored in UTC and must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        when: datetime = value
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+class KitBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OutboxRow(KitBase):
+    """One copy of one event to publish: (exchange, routing key, body). Kept after sending, for replay."""
+
+    __tablename__ = "kit_outbox"
+    __table_args__ = (
+        Index(
+            "ix_kit_outbox_unsent",
+            "seq",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
+        Index("ix_kit_outbox_occurred_at", "occurred_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(80))
+    exchange: Mapped[str] = mapped_column(String(80))
+    routing_key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class InboxEntry(KitBase):
+    """An event a handler has applied; its primary key makes a second application impossible."""
+
+    __tablename__ = "kit_inbox"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotencyRecord(KitBase):
+    """The result of a state-changing command, under the caller's idempotency key."""
+
+    __tablename__ = "kit_idempotency"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    command: Mapped[str] = mapped_column(String(80))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class AuditEntry(KitBase):
+    """Append-only, hash-chained trail of changes: each entry's hash covers the previous entry's hash."""
+
+    __tablename__ = "kit_audit"
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor_account_id: Mapped[str | None] = mapped_column(String(36))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)
+    data: Mapped[str] = mapped_column(Text)
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

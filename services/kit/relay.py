@@ -1,0 +1,195 @@
+"""The outbox relay: publishes committed events and marks them sent once the broker has confirmed them.
+
+A crash between commit and publish loses nothing (the row is still unsent); a crash between the broker's
+confirm and the mark re-publishes the batch, which consumers' inboxes make harmless. Rows are claimed with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL so several replicas share the work. Sent rows are kept (default 400
+days) so a subscriber can ask for a replay from a time.
+
+Run inside each service (started by the storage provider) or alone: `python -m kit.relay <service>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from kit.amqp import ConfirmingPublisher, Outgoing
+from kit.clock import Clock, SystemClock, as_utc
+from kit.db import Database
+from kit.orm import OutboxRow
+
+log = logging.getLogger("kit.relay")
+
+
+def _outgoing(row: OutboxRow, *, exchange: str | None = None, routing_key: str | None = None) -> Outgoing:
+    return Outgoing(
+        exchange=row.exchange if exchange is None else exchange,
+        routing_key=row.routing_key if routing_key is None else routing_key,
+        body=row.body.encode(),
+        message_id=row.event_id,
+        type=row.event_type,
+    )
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        amqp_uri: str,
+        *,
+        batch_size: int = 200,
+        clock: Clock | None = None,
+        retention_days: int = 400,
+    ) -> None:
+        self.db = db
+        self.publisher = ConfirmingPublisher(amqp_uri)
+        self.batch_size = batch_size
+        self.clock = clock or SystemClock()
+        self.retention = timedelta(days=retention_days)
+        self.published_total = 0
+
+    # The three steps are separate methods so the fault tests can stop a real relay process between them.
+    def claim(self, session: Session) -> Sequence[OutboxRow]:
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.seq)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        return session.scalars(query).all()
+
+    def publish(self, rows: Sequence[OutboxRow]) -> None:
+        self.publisher.publish_batch([_outgoing(row) for row in rows])
+
+    def mark_sent(self, session: Session, rows: Sequence[OutboxRow]) -> None:
+        session.execute(
+            update(OutboxRow).where(OutboxRow.seq.in_([r.seq for r in rows])).values(sent_at=self.clock.now())
+        )
+        session.commit()
+
+    def relay_once(self) -> int:
+        """Publish one batch of unsent rows; the number published."""
+        with self.db.session(write=True) as session:
+            rows = self.claim(session)
+            if not rows:
+                session.rollback()
+                return 0
+            self.publish(rows)
+            self.mark_sent(session, rows)
+        self.published_total += len(rows)
+        return len(rows)
+
+    def purge_sent(self) -> int:
+        """Drop rows sent longer ago than the retention period."""
+        cutoff = self.clock.now() - self.retention
+        with self.db.session(write=True) as session:
+            result = session.execute(delete(OutboxRow).where(OutboxRow.sent_at < cutoff))
+            session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def run(self, stop: threading.Event, wake: threading.Event, *, idle_seconds: float = 0.5) -> None:
+        """Relay until `stop` is set; `wake` (set on every commit) cuts the idle wait short."""
+        backoff = 0.5
+        last_purge = 0.0
+        while not stop.is_set():
+            try:
+                published = self.relay_once()
+                backoff = 0.5
+                if time.monotonic() - last_purge > 3600:
+                    self.purge_sent()
+                    last_purge = time.monotonic()
+            except Exception as exc:
+                log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if published < self.batch_size:
+                wake.wait(idle_seconds)
+                wake.clear()
+        self.publisher.close()
+
+
+def replay(
+    db: Database,
+    amqp_uri: str,
+    *,
+    queue: str,
+    since: datetime,
+    routing_keys: Sequence[str],
+    batch_size: int = 500,
+) -> int:
+    """Publish the kept events that happened at or after `since` and match `routing_keys` straight to one
+    subscriber's queue (default exchange), so nobody else receives them twice. The number sent."""
+    publisher = ConfirmingPublisher(amqp_uri)
+    sent, after = 0, 0
+    try:
+        while True:
+            with db.session(write=False) as session:
+                rows = session.scalars(
+                    select(OutboxRow)
+                    .where(
+                        OutboxRow.seq > after,
+                        OutboxRow.occurred_at >= since,
+                        OutboxRow.routing_key.in_(list(routing_keys)),
+                    )
+                    .order_by(OutboxRow.seq)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return sent
+            publisher.publish_batch([_outgoing(r, exchange="", routing_key=queue) for r in rows])
+            sent += len(rows)
+            after = rows[-1].seq
+    finally:
+        publisher.close()
+
+
+def backlog(db: Database, clock: Clock) -> tuple[int, float]:
+    """(unsent rows, age in seconds of the oldest unsent row) for the metrics."""
+    with db.session(write=False) as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.sent_at.is_(None))
+        ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    return int(count), max(0.0, (clock.now() - as_utc(oldest)).total_seconds())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from kit.config import Settings
+    from kit.logs import configure_logging
+
+    parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ")
+    parser.add_argument("service")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(args.service)
+    configure_logging(args.service + "-relay")
+    stop, wake = threading.Event(), threading.Event()
+
+    def shutdown(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shutdown)
+    relay = Relay(
+        Database(settings.database_url),
+        settings.amqp_uri,
+        batch_size=settings.relay_batch_size,
+        retention_days=settings.outbox_retention_days,
+    )
+    log.info("relay started for %s", args.service)
+    relay.run(stop, wake, idle_seconds=settings.relay_idle_seconds)
+
+
+if __name__ == "__main__":
+    main()

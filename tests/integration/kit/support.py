@@ -1,0 +1,95 @@
+"""A producer and a consumer service built only from the kit, to test the kit on real RabbitMQ."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, create_engine, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kit.context import CallerContext
+from kit.dependencies import Observability, Storage
+from kit.entrypoints import handle_event, rpc
+from kit.events import Event
+from kit.orm import KitBase
+
+
+class TestBase(DeclarativeBase):
+    pass
+
+
+class Effect(TestBase):
+    """What the consumer's handler does: one row per event applied."""
+
+    __tablename__ = "effects"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100))
+
+
+def create_schema(url: str) -> None:
+    engine = create_engine(url)
+    KitBase.metadata.create_all(engine)
+    TestBase.metadata.create_all(engine)
+    engine.dispose()
+
+
+def thing(subject: str, street: str = "liujia", kind: str = "thing.made") -> Event:
+    return Event(
+        type=kind,
+        subject=subject,
+        data={"subject": subject},
+        street_codes=(street,),
+        org_path=f"/gd/{street}/",
+        time=datetime.now(UTC),
+    )
+
+
+class ProducerService:
+    name = "producer"
+    storage = Storage()
+    observability = Observability()
+
+    @rpc
+    def make(self, ctx: CallerContext, subject: str, street: str, idempotency_key: str) -> dict[str, Any]:
+        def execute(uow: Any) -> dict[str, Any]:
+            uow.add_event(thing(subject, street))
+            return {"subject": subject, "street": street}
+
+        return self.storage.command(ctx, idempotency_key, "make", {"subject": subject, "street": street}, execute)
+
+    @rpc
+    def explode(self, ctx: CallerContext) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+
+class ConsumerService:
+    name = "consumer"
+    storage = Storage()
+    observability = Observability()
+
+    @handle_event("producer", "thing.made")
+    def on_producer_thing_made(self, event: dict[str, Any]) -> None:
+        with self.storage.unit(CallerContext.system(event["correlationid"])) as uow:
+            uow.session.add(Effect(event_id=event["id"], subject=event["data"]["subject"]))
+            uow.commit()
+
+    @handle_event("producer", "thing.poisoned")
+    def on_producer_thing_poisoned(self, event: dict[str, Any]) -> None:
+        raise RuntimeError(f"cannot handle {event['subject']}")
+
+
+def effects(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = [r for (r,) in conn.execute(select(Effect.subject).order_by(Effect.subject))]
+    engine.dispose()
+    return rows
+
+
+def count_effects(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Effect)).scalar_one()
+    engine.dispose()
+    return int(n)

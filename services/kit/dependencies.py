@@ -86,7 +86,7 @@ class Storage(DependencyProvider):
         self.clock = clock or SystemClock()
 
     def setup(self) -> None:
-        settings = settings_of(self.container)
+        self.settings = settings = settings_of(self.container)
         self.db = Database(settings.database_url)
         self.relay.attach(self.db)
         self.ops.add_database(self.db, self.clock)
@@ -109,6 +109,7 @@ class Work:
         self.service = service
         self.clock = provider.clock
         self.db = provider.db
+        self.settings = provider.settings
         self._inbox = inbox
 
     def unit(self, context: CallerContext, *, write: bool = True) -> UnitOfWork:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from kombu.entity import Exchange, Queue, binding
+from marshmallow import ValidationError
 from nameko.exceptions import MalformedRequest, get_module_path, registry
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc as NamekoRpc
@@ -59,14 +61,27 @@ class Rpc(NamekoRpc):
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
         if exc_info is not None:
-            error = as_service_error(exc_info[1])
+            error = as_service_error(exc_info[1]) or _validation_error(exc_info[1])
             if error is None:  # a bug or an outage: logged by nameko with its traceback, never sent to the caller
                 error = ServiceError("internal", "INTERNAL", "internal error")
             exc_info = (ServiceError, error, exc_info[2])
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
-rpc = Rpc.decorator
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rpc(method: F) -> F:
+    """Mark a service method as an RPC entrypoint (first argument: the caller context)."""
+    return cast(F, Rpc.decorator(method))
+
+
+def _validation_error(exc: BaseException) -> ServiceError | None:
+    """Input that fails a contract schema inside a service is the caller's mistake, with field errors."""
+    if isinstance(exc, ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return ServiceError("invalid", "VALIDATION_FAILED", "the input does not match the contract", messages)
+    return None
 
 
 class HandlerQueueConsumer(QueueConsumer):
@@ -219,4 +234,6 @@ class EventHandler(Consumer):
         self.queue_consumer.ack_message(message)
 
 
-handle_event = EventHandler.decorator
+def handle_event(source: str, event_type: str) -> Callable[[F], F]:
+    """Mark a service method as the handler of `<source>`'s `<event_type>` events."""
+    return cast(Callable[[F], F], EventHandler.decorator(source, event_type))

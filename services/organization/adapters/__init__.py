@@ -1,0 +1,1 @@
+"""Persistence for the organization service: SQLAlchemy tables and repositories, password hashing."""

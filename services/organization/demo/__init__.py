@@ -1,0 +1,1 @@
+"""The Guandu demo data set (loaded by `python -m organization.demo`)."""

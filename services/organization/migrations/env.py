@@ -1,0 +1,7 @@
+"""Alembic environment of the organization service: its own tables and the kit's (outbox, inbox, ...)."""
+
+from kit.migrate import run_env
+from kit.orm import KitBase
+from organization.adapters.orm import Base
+
+run_env([Base.metadata, KitBase.metadata])

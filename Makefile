@@ -52,7 +52,7 @@ e2e: venv broker
 chaos: venv broker
 	$(PYTEST) tests/chaos -q
 
-test: lint types unit integration
+test: lint types unit contract integration e2e chaos
 	@echo "make test: all layers passed"
 
 bench: venv broker

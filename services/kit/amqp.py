@@ -46,6 +46,9 @@ def connection_params(uri: str) -> dict[str, Any]:
         "virtual_host": vhost,
         "heartbeat": 0,
         "connect_timeout": 5,
+        # No heartbeats on these short-lived blocking connections: socket timeouts catch a dead broker instead.
+        "read_timeout": 30,
+        "write_timeout": 30,
     }
 
 
@@ -73,7 +76,7 @@ class PublishFailed(Exception):
 class ConfirmingPublisher:
     """Publishes persistent messages in batches on one confirm-mode channel and waits for all the acks."""
 
-    def __init__(self, uri: str, *, confirm_timeout: float = 30.0) -> None:
+    def __init__(self, uri: str, *, confirm_timeout: float = 15.0) -> None:
         self.uri = uri
         self.confirm_timeout = confirm_timeout
         self._conn: amqp.Connection | None = None
@@ -130,7 +133,7 @@ class ConfirmingPublisher:
                         delivery_mode=2,
                         message_id=message.message_id,
                         type=message.type,
-                        application_headers=message.headers or {},
+                        **({"application_headers": message.headers} if message.headers else {}),
                     ),
                     exchange=message.exchange,
                     routing_key=message.routing_key,

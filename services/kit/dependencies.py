@@ -8,23 +8,24 @@ because the reply has gone by the time `worker_result` runs.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from nameko.extensions import DependencyProvider, SharedExtension
 
-from kit.clock import Clock, SystemClock
+from kit.clock import Clock, SystemClock, parse_iso
 from kit.context import CallerContext
 from kit.db import Database
-from kit.entrypoints import EventHandler, settings_of
-from kit.errors import AlreadyHandled, as_service_error
+from kit.entrypoints import DUPLICATE, EventHandler, rpc, settings_of
+from kit.errors import AlreadyHandled, ServiceError, as_service_error
 from kit.logs import get_logger
 from kit.metrics import EVENT_DURATION, EVENTS_HANDLED, RELAY_PUBLISHED, RPC_DURATION, RPC_REQUESTS
 from kit.ops import OpsServer
-from kit.relay import Relay
+from kit.relay import Relay, replay
 from kit.uow import UnitOfWork, run_command
 
 R = TypeVar("R")
@@ -139,6 +140,31 @@ class Work:
         return run_command(lambda: self.unit(context), key=key, command=name, request=request, execute=execute)
 
 
+REPLAY_QUEUE_RE = re.compile(r"^[a-z_]+\.on_[a-z0-9_]+\.[a-z0-9+_-]+$")
+
+
+class EventSource:
+    """Mixed into every service that publishes: other services' handler queues ask it, on their first start
+    (or ops ask it, after a rebuild), to replay its kept events from a time straight into one queue."""
+
+    if TYPE_CHECKING:
+        storage: Work
+
+    @rpc
+    def replay_events(self, ctx: CallerContext, queue: str, since: str, routing_keys: list[str]) -> int:
+        if ctx.role != "system":
+            raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may ask for a replay")
+        if not REPLAY_QUEUE_RE.match(queue) or not routing_keys:
+            raise ServiceError("invalid", "REPLAY_INVALID", "a handler queue name and its routing keys are needed")
+        return replay(
+            self.storage.db,
+            self.storage.settings.amqp_uri,
+            queue=queue,
+            since=parse_iso(since),
+            routing_keys=routing_keys,
+        )
+
+
 class Observability(DependencyProvider):
     """RED metrics per RPC method and event handler (with an outcome label) and the correlation id bound to
     every log line a worker writes."""
@@ -167,7 +193,7 @@ class Observability(DependencyProvider):
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
         elapsed = time.perf_counter() - self._started.pop(worker_ctx, time.perf_counter())
         method = worker_ctx.entrypoint.method_name
-        outcome = _outcome(exc_info)
+        outcome = "duplicate" if result == DUPLICATE else _outcome(exc_info)
         if isinstance(worker_ctx.entrypoint, EventHandler):
             EVENTS_HANDLED.labels(self.service, method, outcome).inc()
             EVENT_DURATION.labels(self.service, method).observe(elapsed)

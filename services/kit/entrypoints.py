@@ -8,12 +8,15 @@ with backoff, then parked in `<queue>.dlq`, counted, and listable and replayable
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 
+import amqp
+import eventlet
 from kombu.entity import Exchange, Queue, binding
 from marshmallow import ValidationError
 from nameko.exceptions import MalformedRequest, get_module_path, registry
@@ -74,6 +77,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def rpc(method: F) -> F:
     """Mark a service method as an RPC entrypoint (first argument: the caller context)."""
     return cast(F, Rpc.decorator(method))
+
+
+def _queue_exists(conn: Any, name: str) -> bool:
+    channel = conn.channel()
+    try:
+        channel.queue_declare(name, passive=True)
+    except amqp.exceptions.NotFound:
+        return False  # the broker closed that channel; the connection lives on
+    channel.close()
+    return True
 
 
 def _validation_error(exc: BaseException) -> ServiceError | None:
@@ -140,6 +153,7 @@ class EventHandler(Consumer):
     def _declare(self, exchange: Exchange) -> None:
         conn = open_connection(self.settings.amqp_uri)
         try:
+            self.first_start = not _queue_exists(conn, self.queue_name)
             channel = conn.channel()
             channel.exchange_declare(exchange.name, "topic", durable=True, auto_delete=False)
             channel.queue_declare(self.queue_name, durable=True, auto_delete=False, arguments=self._queue_args())
@@ -167,6 +181,34 @@ class EventHandler(Consumer):
                 )
         finally:
             conn.close()
+
+    def start(self) -> None:
+        super().start()
+        if self.first_start and self.settings.extra.get("REPLAY_ON_FIRST_START", "true") == "true":
+            self.container.spawn_managed_thread(self._ask_for_replay)
+
+    def _ask_for_replay(self) -> None:
+        """A new queue missed everything published before it existed: ask the source for its kept events."""
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        delay = 1.0
+        for _ in range(30):
+            try:
+                with ClusterRpcProxy({"AMQP_URI": self.settings.amqp_uri}, timeout=120) as proxy:
+                    sent = getattr(proxy, self.source).replay_events(
+                        CallerContext.system().to_wire(), self.queue_name, "1970-01-01T00:00:00Z", self.binding_keys
+                    )
+                log.info("first start of %s: %s replayed %d past events", self.queue_name, self.source, sent)
+                return
+            except Exception as exc:
+                log.warning(
+                    "first start of %s: replay from %s failed (%s), retrying", self.queue_name, self.source, exc
+                )
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        log.error(
+            "first start of %s: %s never replayed its past events; ask again with kit.dlq", self.queue_name, self.source
+        )
 
     def stop(self) -> None:
         super().stop()
@@ -234,6 +276,25 @@ class EventHandler(Consumer):
         self.queue_consumer.ack_message(message)
 
 
+DUPLICATE = "guandu:duplicate"  # what a handler "returns" for an event its inbox already holds
+
+
 def handle_event(source: str, event_type: str) -> Callable[[F], F]:
-    """Mark a service method as the handler of `<source>`'s `<event_type>` events."""
-    return cast(Callable[[F], F], EventHandler.decorator(source, event_type))
+    """Mark a service method as the handler of `<source>`'s `<event_type>` events.
+
+    A redelivered event (its id already in the inbox) is a normal part of at-least-once delivery, not an
+    error: the wrapper turns the inbox's AlreadyHandled into the DUPLICATE result, so nameko does not log it
+    as a failed worker and the metrics count it as `duplicate`.
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def handler(self: Any, event: dict[str, Any]) -> Any:
+            try:
+                return method(self, event)
+            except AlreadyHandled:
+                return DUPLICATE
+
+        return cast(F, EventHandler.decorator(source, event_type)(handler))
+
+    return decorate

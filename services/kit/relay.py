@@ -72,19 +72,29 @@ class Relay:
 
     def mark_sent(self, session: Session, rows: Sequence[OutboxRow]) -> None:
         session.execute(
-            update(OutboxRow).where(OutboxRow.seq.in_([r.seq for r in rows])).values(sent_at=self.clock.now())
+            update(OutboxRow).where(OutboxRow.seq.in_([r.seq for r in rows])).values(sent_at=self.clock.now()),
+            execution_options={"synchronize_session": False},
         )
         session.commit()
 
     def relay_once(self) -> int:
         """Publish one batch of unsent rows; the number published."""
-        with self.db.session(write=True) as session:
-            rows = self.claim(session)
-            if not rows:
-                session.rollback()
-                return 0
-            self.publish(rows)
-            self.mark_sent(session, rows)
+        if self.db.is_sqlite:
+            # SQLite has one writer at a time: never hold its write lock while waiting on the broker. (There is
+            # one relay per SQLite database; a second one would only cause duplicates, which inboxes absorb.)
+            with self.db.session(write=False) as session:
+                rows = self.claim(session)
+            if rows:
+                self.publish(rows)
+                with self.db.session(write=True) as session:
+                    self.mark_sent(session, rows)
+        else:
+            # PostgreSQL: the claimed rows stay locked (SKIP LOCKED for other replicas) until marked sent.
+            with self.db.session(write=True) as session:
+                rows = self.claim(session)
+                if rows:
+                    self.publish(rows)
+                    self.mark_sent(session, rows)
         self.published_total += len(rows)
         return len(rows)
 
@@ -99,14 +109,14 @@ class Relay:
     def run(self, stop: threading.Event, wake: threading.Event, *, idle_seconds: float = 0.5) -> None:
         """Relay until `stop` is set; `wake` (set on every commit) cuts the idle wait short."""
         backoff = 0.5
-        last_purge = 0.0
+        next_purge = time.monotonic()  # once at start, then hourly (idempotent, so every replica may do it)
         while not stop.is_set():
             try:
                 published = self.relay_once()
                 backoff = 0.5
-                if time.monotonic() - last_purge > 3600:
+                if time.monotonic() >= next_purge:
                     self.purge_sent()
-                    last_purge = time.monotonic()
+                    next_purge = time.monotonic() + 3600
             except Exception as exc:
                 log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
                 stop.wait(backoff)

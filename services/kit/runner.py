@@ -7,9 +7,13 @@ SIGINT, when it stops gracefully (workers finish, unacked messages go back to th
 
 from __future__ import annotations
 
+import os
+
 import eventlet
 
 eventlet.monkey_patch()
+# A service is one process: prometheus-client's multiprocess mode (the gateway's, under gunicorn) is not for it.
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402

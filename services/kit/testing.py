@@ -1,4 +1,4 @@
-"""Test helpers every service shares (a pytest plugin: `pytest_plugins = ["kit.testing"]`).
+"""Test fixtures every service shares (a pytest plugin: `pytest_plugins = ["kit.testing"]`).
 
 Integration and end-to-end tests run against real RabbitMQ and real databases: each test session gets its
 own RabbitMQ virtual host (so a suite running on the same broker is never disturbed) and PostgreSQL tests
@@ -8,175 +8,71 @@ get a fresh database. Nothing here sleeps to wait for a message: `wait_for` poll
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import amqp
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 
-from kit.amqp import open_connection
-from kit.config import DEFAULT_AMQP_URI, Settings, repo_root
+from kit.config import Settings
+from kit.harness import (
+    Process,
+    Subscriber,
+    free_port,
+    private_vhost,
+    queue_depth,
+    service_process,
+    wait_for,
+    wait_ready,
+)
+
+__all__ = [  # the fixtures are found by pytest; these helpers are re-exported for tests to import from here
+    "Process",
+    "Subscriber",
+    "free_port",
+    "make_settings",
+    "postgres_database",
+    "private_vhost",
+    "queue_depth",
+    "service_process",
+    "wait_for",
+    "wait_ready",
+]
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def wait_for(predicate: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, what: str = "") -> T:
-    """Poll until `predicate` returns something truthy; fail with `what` when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-        except AssertionError:
-            raise
-        except Exception as exc:  # a service still starting refuses connections
-            last = exc
-        else:
-            if result:
-                return result
-            last = result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate!r} (last: {last!r})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- RabbitMQ ------------------------------------------------------------------------------------------
-def _with_vhost(uri: str, vhost: str) -> str:
-    parsed = urllib.parse.urlparse(uri)
-    return urllib.parse.urlunparse(parsed._replace(path="/" + urllib.parse.quote(vhost, safe="")))
-
-
-def _rabbitmqctl(*args: str) -> bool:
-    exe = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if Path("/usr/sbin/rabbitmqctl").exists() else None)
-    if exe is None:
-        return False
-    done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, check=False)
-    return done.returncode == 0
-
-
-def _management(method: str, path: str, uri: str) -> bool:
-    parsed = urllib.parse.urlparse(uri)
-    port = int(os.environ.get("RABBITMQ_MANAGEMENT_PORT", "15672"))
-    try:
-        response = requests.request(
-            method,
-            f"http://{parsed.hostname}:{port}/api/{path}",
-            auth=(parsed.username or "guest", parsed.password or "guest"),
-            json={} if method == "PUT" else None,
-            timeout=5,
-        )
-    except requests.RequestException:
-        return False
-    return response.status_code < 300
-
-
-def create_vhost(uri: str, vhost: str) -> bool:
-    user = urllib.parse.urlparse(uri).username or "guest"
-    quoted = urllib.parse.quote(vhost, safe="")
-    if _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*"):
-        return True
-    return _management("PUT", f"vhosts/{quoted}", uri) and _management(
-        "PUT", f"permissions/{quoted}/{urllib.parse.quote(user)}", uri
-    )
-
-
-def delete_vhost(uri: str, vhost: str) -> None:
-    if not _rabbitmqctl("delete_vhost", vhost):
-        _management("DELETE", f"vhosts/{urllib.parse.quote(vhost, safe='')}", uri)
-
-
 @contextlib.contextmanager
-def private_vhost() -> Iterator[str]:
-    """A private virtual host on the real broker at AMQP_URI, deleted afterwards."""
-    base = os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+def _vhost_or_fail() -> Iterator[str]:
     try:
-        open_connection(base).close()
-    except Exception as exc:
-        pytest.fail(f"RabbitMQ is not reachable at {base} ({exc}); `make test` starts it, or set AMQP_URI")
-    vhost = f"guandu-test-{uuid.uuid4().hex[:8]}"
-    if not create_vhost(base, vhost):
-        pytest.fail(
-            "cannot create a RabbitMQ virtual host for the tests: run them as a user allowed to use "
-            "rabbitmqctl, or enable the management plugin (rabbitmq-plugins enable rabbitmq_management)"
-        )
+        cm = private_vhost()
+        uri = cm.__enter__()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     try:
-        yield _with_vhost(base, vhost)
+        yield uri
     finally:
-        delete_vhost(base, vhost)
+        cm.__exit__(None, None, None)
 
 
 @pytest.fixture
 def amqp_uri() -> Iterator[str]:
     """A fresh virtual host per test: queues, their types and their leftovers never leak between tests."""
-    with private_vhost() as uri:
+    with _vhost_or_fail() as uri:
         yield uri
 
 
 @pytest.fixture(scope="module")
 def module_amqp_uri() -> Iterator[str]:
     """One virtual host for a module whose tests share running processes (end-to-end suites)."""
-    with private_vhost() as uri:
+    with _vhost_or_fail() as uri:
         yield uri
-
-
-def queue_depth(uri: str, queue: str) -> int | None:
-    """Messages ready in a queue (None when it does not exist), read without consuming."""
-    conn = open_connection(uri)
-    try:
-        try:
-            _, messages, _ = conn.channel().queue_declare(queue, passive=True)
-        except amqp.exceptions.NotFound:
-            return None
-        return int(messages)
-    finally:
-        conn.close()
-
-
-class Subscriber:
-    """A test subscriber: its own queue bound to an exchange, reading the JSON bodies that arrive."""
-
-    def __init__(self, uri: str, exchange: str, keys: list[str]) -> None:
-        self.conn = open_connection(uri)
-        self.channel = self.conn.channel()
-        self.channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
-        self.queue = f"test-subscriber-{uuid.uuid4().hex[:8]}"
-        self.channel.queue_declare(self.queue, durable=False, exclusive=True, auto_delete=True)
-        for key in keys:
-            self.channel.queue_bind(self.queue, exchange, key)
-        self.received: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while (message := self.channel.basic_get(self.queue, no_ack=True)) is not None:
-            self.received.append(json.loads(message.body))
-        return self.received
-
-    def wait_for_count(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        wait_for(lambda: len(self.drain()) >= count, timeout=timeout, what=f"{count} messages on {self.queue}")
-        return self.received
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
 
 
 # -- databases -----------------------------------------------------------------------------------------
@@ -233,71 +129,6 @@ def make_settings(service: str, *, amqp_uri: str, database_url: str, **overrides
 
 
 # -- processes -----------------------------------------------------------------------------------------
-class Process:
-    """A real process of the suite (a service, the gateway, a relay), with its log kept for the report."""
-
-    def __init__(self, name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.args = args
-        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-        self.log_path = log_dir / f"{name}.log"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        handle = self.log_path.open("ab")
-        self.popen = subprocess.Popen(self.args, env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=repo_root())
-        handle.close()
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up, no goodbye, as a crash would be."""
-        if self.popen is not None and self.alive:
-            self.popen.send_signal(signal.SIGKILL)
-            self.popen.wait(timeout=30)
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.popen is None or not self.alive:
-            return
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def service_process(service: str, *, amqp_uri: str, database_url: str, log_dir: Path, **env: str) -> Process:
-    port = env.pop("METRICS_PORT", None) or str(free_port())
-    process = Process(
-        service,
-        [sys.executable, "-m", "kit.runner", service],
-        {"AMQP_URI": amqp_uri, f"{service.upper()}_DATABASE_URL": database_url, "METRICS_PORT": port, **env},
-        log_dir,
-    )
-    process.metrics_port = int(port)  # type: ignore[attr-defined]
-    return process
-
-
-def wait_ready(url: str, process: Process, timeout: float = 60.0) -> None:
-    def ready() -> bool:
-        if not process.alive:
-            raise AssertionError(f"{process.name} exited:\n{process.log_tail()}")
-        return requests.get(url, timeout=2).status_code == 200
-
-    try:
-        wait_for(ready, timeout=timeout, interval=0.2, what=f"{process.name} ready at {url}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n--- {process.name} log ---\n{process.log_tail()}") from None
-
-
 # -- nameko containers in the test process -------------------------------------------------------------
 @pytest.fixture
 def container_factory() -> Iterator[Callable[..., Any]]:

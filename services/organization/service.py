@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kit.context import CallerContext
-from kit.dependencies import Observability, Storage, Work
+from kit.dependencies import EventSource, Observability, Storage, Work
 from kit.entrypoints import rpc
 from kit.errors import ServiceError
 from organization import handlers
@@ -32,7 +32,7 @@ def _require_system(ctx: CallerContext) -> None:
         raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may call this")
 
 
-class OrganizationService:
+class OrganizationService(EventSource):
     name = "organization"
     if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider
         storage: Work

@@ -9,7 +9,7 @@ from sqlalchemy import String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.context import CallerContext
-from kit.dependencies import Observability, Storage
+from kit.dependencies import EventSource, Observability, Storage
 from kit.entrypoints import handle_event, rpc
 from kit.events import Event
 from kit.orm import KitBase
@@ -45,7 +45,7 @@ def thing(subject: str, street: str = "liujia", kind: str = "thing.made") -> Eve
     )
 
 
-class ProducerService:
+class ProducerService(EventSource):
     name = "producer"
     storage = Storage()
     observability = Observability()

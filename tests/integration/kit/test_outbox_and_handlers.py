@@ -132,7 +132,7 @@ def test_malformed_messages_are_parked_not_looped_on(start_consumer, amqp_uri, c
     assert count_effects(consumer_db) == 0
 
 
-def test_replay_delivers_past_events_to_a_new_subscriber(
+def test_a_new_subscriber_catches_up_on_its_first_start(
     start_producer, start_consumer, rpc, amqp_uri, producer_db, consumer_db
 ):
     start_producer()
@@ -141,21 +141,38 @@ def test_replay_delivers_past_events_to_a_new_subscriber(
     for i in range(7):
         rpc.producer.make(ctx, f"old{i}", "taihe", f"old-{i}")
     wait_for(lambda: all(r.sent_at for r in outbox_rows(producer_db)) and len(outbox_rows(producer_db)) == 7)
-    # The consumer did not exist when they were published: nothing reached it.
+    # The consumer's queue did not exist when they were published; on its first start it asks for them.
     container = start_consumer()
-    assert count_effects(consumer_db) == 0
+    wait_for(lambda: count_effects(consumer_db) == 7, what="the events replayed on first start")
+    # Replaying the same span again (as ops might) changes nothing.
     handler = next(e for e in container.entrypoints if e.method_name == "on_producer_thing_made")
     db = Database(producer_db)
     sent = replay(db, amqp_uri, queue=handler.queue_name, since=before, routing_keys=handler.binding_keys)
     db.dispose()
     assert sent == 7
-    wait_for(lambda: count_effects(consumer_db) == 7, what="the replayed events")
-    # A replay of the same span again changes nothing.
-    db = Database(producer_db)
-    replay(db, amqp_uri, queue=handler.queue_name, since=before, routing_keys=handler.binding_keys)
-    db.dispose()
     wait_for(lambda: _inbox_count(consumer_db) == 7 and queue_depth(amqp_uri, handler.queue_name) == 0)
     assert count_effects(consumer_db) == 7
+
+
+def test_a_restarted_subscriber_does_not_ask_again(start_producer, start_consumer, rpc, amqp_uri, consumer_db):
+    start_producer()
+    first = start_consumer()
+    assert next(e for e in first.entrypoints if e.method_name == "on_producer_thing_made").first_start
+    first.stop()
+    again = start_consumer()
+    assert not next(e for e in again.entrypoints if e.method_name == "on_producer_thing_made").first_start
+
+
+def test_only_the_suite_may_ask_for_a_replay(start_producer, rpc):
+    start_producer()
+    with pytest.raises(ServiceError) as raised:
+        rpc.producer.replay_events(staff_context(), "consumer.on_x.shared", "1970-01-01T00:00:00Z", ["x.liujia"])
+    assert raised.value.code == "SYSTEM_ONLY"
+    with pytest.raises(ServiceError) as raised:
+        rpc.producer.replay_events(
+            CallerContext.system().to_wire(), "amq.rabbitmq.trace", "1970-01-01T00:00:00Z", ["x"]
+        )
+    assert raised.value.code == "REPLAY_INVALID"
 
 
 def test_a_dedicated_deployment_gets_its_street_and_the_shared_one_the_rest(

@@ -1,0 +1,1 @@
+"""The gateway's HTTP API: one blueprint per service (`orgs`, with `auth` for sessions) plus the ops routes."""

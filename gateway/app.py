@@ -1,0 +1,64 @@
+"""The HTTP gateway: `create_app()` builds the Flask app gunicorn serves, one per worker process
+(`gunicorn -c gateway/gunicorn.conf.py 'gateway.app:create_app()'`)."""
+
+from __future__ import annotations
+
+import structlog
+from flask import Flask, Response, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from gateway import auth, limits, metrics, rpc
+from gateway.api import auth as auth_api
+from gateway.api import ops, orgs
+from gateway.config import GatewayConfig
+from gateway.errors import ProblemApi, service_error_response
+from gateway.headers import CORRELATION_HEADER, correlation_id
+from kit.errors import ServiceError
+
+
+def create_app(config: GatewayConfig | None = None) -> Flask:
+    config = config or GatewayConfig.from_env()
+    app = Flask("gateway")
+    app.config.update(
+        GATEWAY=config,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        API_TITLE="Guandu API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=ops.DOCS_ASSETS,
+    )
+    metrics.init_app(app)  # first, so that it times everything that follows
+    app.before_request(_bind_correlation_id)
+    app.before_request(_json_bodies_only)
+    app.after_request(_echo_correlation_id)
+    limits.init_app(app, config)
+    rpc.init_app(app, config)
+    auth.init_app(app, config)
+
+    api = ProblemApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.register_blueprint(auth_api.blp)
+    api.register_blueprint(orgs.blp)
+    app.register_blueprint(ops.blp)
+    limits.limiter.exempt(ops.blp)
+    app.register_error_handler(ServiceError, service_error_response)
+    return app
+
+
+def _bind_correlation_id() -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id())
+
+
+def _json_bodies_only() -> None:
+    """A body that is not JSON would be read as no body at all and answered with a puzzling 422."""
+    if request.content_length and not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+
+
+def _echo_correlation_id(response: Response) -> Response:
+    response.headers[CORRELATION_HEADER] = correlation_id()
+    return response

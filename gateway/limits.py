@@ -1,0 +1,63 @@
+"""Rate limits (flask-limiter): a default per account (per client IP before logging in) and a stricter one on
+POST /auth/token per client IP and per username. Counters live in Redis when REDIS_URL is set, so every
+worker and instance shares them; in memory otherwise.
+
+flask-limiter reads most settings only on its first `init_app`, so the limits are callables that read the
+current app's config: each app (one per process, or one per test) gets its own numbers and storage.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+
+from gateway.auth import bearer_account_id
+from gateway.config import GatewayConfig
+from kit.errors import ServiceError
+
+
+def client_ip() -> str:
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def caller_key() -> str:
+    try:
+        return f"account:{bearer_account_id()}"
+    except ServiceError:  # no valid token: the route answers 401 itself, counted against the client's IP
+        return client_ip()
+
+
+def username_key() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"username:{username.strip().lower()[:64]}" if isinstance(username, str) else client_ip()
+
+
+def _config() -> GatewayConfig:
+    config: GatewayConfig = current_app.config["GATEWAY"]
+    return config
+
+
+limiter = Limiter(
+    key_func=caller_key,
+    default_limits=[lambda: _config().rate_limit],
+    key_prefix="guandu-gateway",
+)
+per_client_ip = limiter.limit(lambda: _config().login_rate_limit, key_func=client_ip)
+per_username = limiter.limit(lambda: _config().login_rate_limit, key_func=username_key)
+
+
+def _retry_after(response: Response) -> Response:
+    """Retry-After on a 429 only (flask-limiter's own headers would put one on every answer)."""
+    limit = limiter.current_limit
+    if response.status_code == 429 and limit is not None:
+        response.headers["Retry-After"] = str(max(1, limit.reset_at - int(time.time())))
+    return response
+
+
+def init_app(app: Flask, config: GatewayConfig) -> None:
+    app.config["RATELIMIT_STORAGE_URI"] = config.redis_url or "memory://"
+    limiter.init_app(app)
+    app.after_request(_retry_after)

@@ -1,0 +1,89 @@
+"""The event contract: the AsyncAPI document is valid AsyncAPI 3.0, and every event the services emit
+matches the message documented for its type (checked on envelopes from the real outbox)."""
+
+import json
+import uuid
+
+import jsonschema
+import pytest
+from sqlalchemy import select
+
+from kit.clock import SystemClock
+from kit.context import CallerContext
+from kit.db import Database
+from kit.migrate import upgrade
+from kit.orm import OutboxRow
+from kit.uow import UnitOfWork
+from organization import handlers
+from organization.domain.tree import Level
+from tests.contract.asyncapi import document, messages_by_type, official_schema, validate_event
+
+
+def test_the_document_is_valid_asyncapi_3():
+    doc = document()
+    assert doc["asyncapi"] == "3.0.0"
+    jsonschema.Draft7Validator(official_schema()).validate(doc)
+
+
+def test_a_broken_document_is_caught():
+    broken = {**document(), "channels": {"x": {"address": 5}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(official_schema()).validate(broken)
+
+
+def emitted_by_the_organization_service(tmp_path) -> list[dict]:
+    url = f"sqlite:///{tmp_path / 'org.db'}"
+    upgrade("organization", url)
+    db = Database(url)
+    ctx = CallerContext.system()
+
+    def unit():
+        return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
+
+    with unit() as uow:
+        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+        a = handlers.create_org(
+            uow,
+            ctx,
+            {
+                "parent_id": district["id"],
+                "code": "liujia",
+                "name": "六甲街道",
+                "level": "street",
+                "brand": "党建+滇池治理",
+                "location": {"type": "Point", "coordinates": [102.7, 24.96]},
+            },
+        )
+        b = handlers.create_org(
+            uow, ctx, {"parent_id": district["id"], "code": "taihe", "name": "太和街道", "level": "street"}
+        )
+        c = handlers.create_org(
+            uow, ctx, {"parent_id": a["id"], "code": "c01", "name": "六甲社区", "level": "community"}
+        )
+        uow.commit()
+    with unit() as uow:
+        handlers.rename_org(uow, ctx, c["id"], {"name": "新六甲社区", "version": 1})
+        handlers.move_org(uow, ctx, c["id"], {"new_parent_id": b["id"], "version": 2})
+        handlers.close_org(uow, ctx, c["id"], {"version": 3})
+        uow.commit()
+    with db.session(write=False) as session:
+        bodies = [json.loads(b) for b in session.scalars(select(OutboxRow.body).order_by(OutboxRow.seq))]
+    db.dispose()
+    return bodies
+
+
+def test_every_organization_event_matches_its_documented_message(tmp_path):
+    emitted = emitted_by_the_organization_service(tmp_path)
+    for envelope in emitted:
+        validate_event(envelope)
+    documented = {t for t in messages_by_type() if t.startswith("org.")}
+    assert {e["type"] for e in emitted} == documented  # each documented type is exercised
+
+
+def test_an_event_that_breaks_its_contract_is_caught(tmp_path):
+    envelope = emitted_by_the_organization_service(tmp_path)[0]
+    broken = {**envelope, "data": {**envelope["data"], "level": "kingdom"}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_event(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        validate_event({**envelope, "id": str(uuid.uuid4()), "dataschema": "urn:guandu:events:org.created:v9"})

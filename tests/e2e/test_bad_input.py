@@ -1,0 +1,94 @@
+"""Bad input gets a clear problem+json answer and changes nothing."""
+
+import pytest
+
+from organization.demo.__main__ import node_id
+from tests.e2e.test_orgs import DISTRICT, LIUJIA_C01, is_problem
+
+LIUJIA_C02 = node_id("/gd/liujia/c02/")
+LIUJIA_C02_A1 = node_id("/gd/liujia/c02/a1/")
+LIUJIA_C02_A1_B1 = node_id("/gd/liujia/c02/a1/b1/")
+
+
+def snapshot(admin) -> tuple:
+    counts = admin.get(f"/api/v1/orgs/{DISTRICT}/counts").json()["counts"]
+    area = admin.get(f"/api/v1/orgs/{LIUJIA_C02_A1}").json()
+    return counts, area["version"], area["org_path"], area["name"]
+
+
+GOOD = {"parent_id": LIUJIA_C01, "code": "zz1", "name": "测试", "level": "area"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({**GOOD, "parent_id": 12}, 422),  # wrong type
+        ({**GOOD, "level": ["area"]}, 422),  # wrong type
+        ({k: v for k, v in GOOD.items() if k != "name"}, 422),  # missing field
+        ({**GOOD, "colour": "red"}, 422),  # unknown field
+        ({**GOOD, "level": "street"}, 422),  # wrong level under a community
+        ({**GOOD, "code": "Bad Code"}, 422),
+        ({**GOOD, "location": {"type": "Point", "coordinates": [999, 0]}}, 422),
+        ({**GOOD, "name": ""}, 422),
+    ],
+)
+def test_bad_creations_are_refused_and_change_nothing(as_user, body, status):
+    admin = as_user("district.admin")
+    before = snapshot(admin)
+    problem = is_problem(admin.post("/api/v1/orgs", json=body), status)
+    assert problem["detail"]
+    if status == 422 and problem["code"] == "VALIDATION_FAILED":
+        assert problem["errors"]
+    assert snapshot(admin) == before
+
+
+def test_a_cycle_is_refused(as_user):
+    admin = as_user("district.admin")
+    before = snapshot(admin)
+    is_problem(
+        admin.post(f"/api/v1/orgs/{LIUJIA_C02_A1}/move", json={"new_parent_id": LIUJIA_C02_A1_B1, "version": 1}),
+        422,
+        "ORG_CYCLE",
+    )
+    assert snapshot(admin) == before
+
+
+def test_malformed_json_is_400(as_user):
+    admin = as_user("district.admin")
+    before = snapshot(admin)
+    response = admin.post("/api/v1/orgs", data=b'{"parent_id": ', headers={"Content-Type": "application/json"})
+    is_problem(response, 400)
+    assert snapshot(admin) == before
+
+
+def test_a_body_over_the_limit_is_413(as_user):
+    admin = as_user("district.admin")
+    before = snapshot(admin)
+    huge = {**GOOD, "name": "x" * (2 * 1024 * 1024)}
+    is_problem(admin.post("/api/v1/orgs", json=huge), 413)
+    assert snapshot(admin) == before
+
+
+def test_bad_query_parameters_are_422(as_user):
+    admin = as_user("district.admin")
+    is_problem(admin.get("/api/v1/orgs", params={"limit": 1000}), 422)
+    is_problem(admin.get("/api/v1/orgs", params={"sort": "password"}), 422)
+    is_problem(admin.get(f"/api/v1/orgs/{DISTRICT}/subtree", params={"depth": "deep"}), 422)
+
+
+def test_a_stale_move_is_409_and_changes_nothing(as_user):
+    admin = as_user("district.admin")
+    before = snapshot(admin)
+    is_problem(
+        admin.post(f"/api/v1/orgs/{LIUJIA_C02_A1}/move", json={"new_parent_id": LIUJIA_C01, "version": 99}),
+        409,
+        "ORG_STALE",
+    )
+    assert snapshot(admin) == before
+
+
+def test_no_token_is_401_and_a_garbage_token_too(anonymous):
+    is_problem(anonymous.get("/api/v1/orgs"), 401)
+    response = anonymous.get("/api/v1/orgs", headers={"Authorization": "Bearer not.a.jwt"})
+    is_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

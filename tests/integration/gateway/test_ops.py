@@ -1,0 +1,83 @@
+"""What ops and front-end developers see: health, readiness, metrics per route, the OpenAPI document, the docs
+UI on local assets, and the correlation id on every answer."""
+
+import re
+
+from tests.integration.gateway.conftest import login
+
+ROUTES = {
+    ("/api/v1/auth/token", "post"),
+    ("/api/v1/auth/refresh", "post"),
+    ("/api/v1/auth/logout", "post"),
+    ("/api/v1/me", "get"),
+    ("/api/v1/orgs", "get"),
+    ("/api/v1/orgs", "post"),
+    ("/api/v1/orgs/{org_id}", "get"),
+    ("/api/v1/orgs/{org_id}", "patch"),
+    ("/api/v1/orgs/{org_id}/children", "get"),
+    ("/api/v1/orgs/{org_id}/subtree", "get"),
+    ("/api/v1/orgs/{org_id}/ancestors", "get"),
+    ("/api/v1/orgs/{org_id}/counts", "get"),
+    ("/api/v1/orgs/{org_id}/move", "post"),
+    ("/api/v1/orgs/{org_id}/close", "post"),
+}
+WRITERS = ["district_admin", "street_secretary", "community_secretary"]
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up"}}
+
+
+def test_metrics_are_counted_per_route_rule_not_per_path(client, store):
+    admin = login(client, "admin")
+    for code in ("liujia", "guanshang"):
+        client.get(f"/api/v1/orgs/{store.id_of(code)}", headers=admin)
+    client.get("/api/v1/orgs/not-a-uuid", headers=admin)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert re.search(
+        r'guandu_http_requests_total\{method="GET",route="/api/v1/orgs/<uuid:org_id>",status="200"\} '
+        r"([2-9]|\d\d+)\.0",
+        text,
+    )
+    assert 'guandu_http_request_duration_seconds_count{method="POST",route="/api/v1/auth/token"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert store.id_of("liujia") not in text
+    assert 'guandu_gateway_rpc_calls_total{method="get_org",outcome="ok",service="organization"}' in text
+
+
+def test_the_openapi_document_lists_every_route_with_its_roles(client):
+    spec = client.get("/openapi.json").json
+    operations = {
+        (path, method): op
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if method != "parameters"
+    }
+    assert set(operations) == ROUTES
+    for (path, method), operation in operations.items():
+        assert operation["x-roles"], (path, method)
+        assert "Roles allowed" in operation["description"]
+    assert operations[("/api/v1/orgs", "post")]["x-roles"] == WRITERS
+    assert operations[("/api/v1/orgs/{org_id}", "get")]["security"] == [{"bearerAuth": []}]
+    assert operations[("/api/v1/auth/token", "post")]["security"] == []
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_docs_ui_uses_only_assets_the_gateway_serves(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(sources) == 3
+    assert not re.search(r"https?://|//cdn", html)
+    for source in sources:
+        assert source.startswith("/docs/assets/")
+        assert client.get(source).status_code == 200, source
+    assert '"/openapi.json"' in html
+
+
+def test_the_correlation_id_is_the_clients_when_sensible_and_is_echoed(client):
+    assert client.get("/healthz", headers={"X-Correlation-ID": "req-42"}).headers["X-Correlation-ID"] == "req-42"
+    replaced = client.get("/healthz", headers={"X-Correlation-ID": "no spaces, no <markup>" + "x" * 64})
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Correlation-ID"])

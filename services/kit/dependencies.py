@@ -197,9 +197,11 @@ class Observability(DependencyProvider):
         if isinstance(worker_ctx.entrypoint, EventHandler):
             EVENTS_HANDLED.labels(self.service, method, outcome).inc()
             EVENT_DURATION.labels(self.service, method).observe(elapsed)
+            log.info("event handled", outcome=outcome, duration_ms=round(elapsed * 1000, 1))
         else:
             RPC_REQUESTS.labels(self.service, method, outcome).inc()
             RPC_DURATION.labels(self.service, method).observe(elapsed)
+            log.info("rpc handled", outcome=outcome, duration_ms=round(elapsed * 1000, 1))
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         self._started.pop(worker_ctx, None)

@@ -8,8 +8,11 @@ SIGINT, when it stops gracefully (workers finish, unacked messages go back to th
 from __future__ import annotations
 
 import os
+import warnings
 
-import eventlet
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # nameko 2.14 needs it: nothing to do
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 # A service is one process: prometheus-client's multiprocess mode (the gateway's, under gunicorn) is not for it.

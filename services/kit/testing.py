@@ -122,6 +122,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             yield url
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does (SKIP LOCKED, several replicas)."""
+    with postgres_database() as url:
+        yield url
+
+
 def make_settings(service: str, *, amqp_uri: str, database_url: str, **overrides: Any) -> Settings:
     env = {"AMQP_URI": amqp_uri, f"{service.upper()}_DATABASE_URL": database_url, "METRICS_PORT": "0"}
     settings = Settings.from_env(service, env)

@@ -7,19 +7,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-LEVELS = (
-    "district",
-    "street",
-    "community",
-    "area",
-    "building",
-    "working_committee",
-    "alliance",
-    "big_party_committee",
-    "branch",
-    "departments",
-    "department",
-)
+from organization.domain.tree import Level
+
+LEVELS = tuple(level.value for level in Level)
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 SORTABLE = ("code", "-code", "name", "-name", "created_at", "-created_at")
 
@@ -132,7 +122,12 @@ class LevelCounts(Schema):
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 
-class OrgFilter(Strict):
+class PageQuery(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(max=500))
+
+
+class OrgFilter(PageQuery):
     """Query of GET /orgs: filters, sort and page."""
 
     level = fields.String(validate=validate.OneOf(LEVELS))
@@ -140,13 +135,6 @@ class OrgFilter(Strict):
     status = fields.String(validate=validate.OneOf(("active", "closed")))
     q = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "name contains"})
     sort = fields.String(load_default="code", validate=validate.OneOf(SORTABLE))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Length(max=500))
-
-
-class PageQuery(Strict):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Length(max=500))
 
 
 class SubtreeQuery(Strict):

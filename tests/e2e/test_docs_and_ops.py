@@ -3,19 +3,9 @@
 import re
 
 from tests.e2e.test_orgs import is_problem
+from tests.integration.gateway.test_ops import ROUTES
 
-ORG_ROUTES = {
-    ("/api/v1/orgs", "get"),
-    ("/api/v1/orgs", "post"),
-    ("/api/v1/orgs/{org_id}", "get"),
-    ("/api/v1/orgs/{org_id}", "patch"),
-    ("/api/v1/orgs/{org_id}/children", "get"),
-    ("/api/v1/orgs/{org_id}/subtree", "get"),
-    ("/api/v1/orgs/{org_id}/ancestors", "get"),
-    ("/api/v1/orgs/{org_id}/counts", "get"),
-    ("/api/v1/orgs/{org_id}/move", "post"),
-    ("/api/v1/orgs/{org_id}/close", "post"),
-}
+ORG_ROUTES = {(path, method) for path, method in ROUTES if path.startswith("/api/v1/orgs")}
 
 
 def test_the_openapi_document_lists_the_org_routes_with_their_roles(anonymous):
@@ -59,3 +49,51 @@ def test_health_and_readiness(anonymous):
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200
     assert "organization" in ready.text
+
+
+def test_the_correlation_id_travels_from_http_through_rpc_into_logs_and_events(suite, as_user):
+    import json
+    import uuid
+
+    from sqlalchemy import create_engine, select
+
+    from kit.harness import wait_for
+    from kit.orm import OutboxRow
+    from tests.e2e.test_orgs import LIUJIA_C01
+
+    correlation = f"e2e-{uuid.uuid4().hex}"
+    response = as_user("district.admin").post(
+        "/api/v1/orgs",
+        headers={"X-Correlation-ID": correlation},
+        json={"parent_id": LIUJIA_C01, "code": f"cid{uuid.uuid4().hex[:5]}", "name": "关联测试", "level": "area"},
+    )
+    assert response.status_code == 201
+    assert response.headers["X-Correlation-ID"] == correlation
+
+    def logged() -> bool:
+        log = suite.processes["organization"].log_path.read_text(errors="replace")
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{") and correlation in line]
+        return any(line.get("correlation_id") == correlation for line in lines)
+
+    wait_for(logged, timeout=10, what="a JSON log line of the service with the request's correlation id")
+    engine = create_engine(suite.env["ORGANIZATION_DATABASE_URL"])
+    with engine.connect() as conn:
+        bodies = [
+            json.loads(b) for (b,) in conn.execute(select(OutboxRow.body).where(OutboxRow.body.contains(correlation)))
+        ]
+    engine.dispose()
+    assert [b["correlationid"] for b in bodies] == [correlation]
+
+
+def test_each_service_serves_its_own_metrics_and_probes(suite, as_user):
+    import requests
+
+    as_user("liujia.secretary").get("/api/v1/orgs")
+    port = suite.processes["organization"].metrics_port
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'guandu_rpc_requests_total{method="list_orgs",outcome="ok",service="organization"}' in metrics
+    assert "guandu_outbox_backlog" in metrics
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"broker": True, "database": True}

@@ -8,16 +8,6 @@ from datetime import datetime, timedelta
 
 from organization.domain.errors import AccountDisabled, AccountLocked, RefreshInvalid
 
-ROLES = (
-    "district_admin",
-    "street_secretary",
-    "community_secretary",
-    "branch_secretary",
-    "department",
-    "member",
-    "resident",
-)
-
 
 @dataclass(frozen=True)
 class LockoutPolicy:

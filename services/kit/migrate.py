@@ -60,7 +60,7 @@ def migration_lock(db: Database) -> Iterator[Connection | None]:
             conn.commit()
 
 
-def upgrade(service: str, url: str, revision: str = "head") -> None:
+def upgrade(service: str, url: str, revision: str = "heads") -> None:
     db = Database(url)
     try:
         with migration_lock(db):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from kit.config import DISTRICT
 from kit.pagination import Order, page
 from organization.adapters.orm import AccountRow, OrgRow, RefreshTokenRow
 from organization.domain.accounts import Account, RefreshToken
@@ -172,6 +173,11 @@ class AccountRepository:
             return None
         return self.session.scalar(select(OrgRow.org_path).where(OrgRow.id == org_id))
 
+    def placement(self, org_id: str | None) -> tuple[str, str]:
+        """(org_path, street_code) of the account's node; district-wide when it has none."""
+        row = self.session.execute(select(OrgRow.org_path, OrgRow.street_code).where(OrgRow.id == org_id)).first()
+        return (row[0], row[1]) if row is not None else ("/", DISTRICT)
+
     def add(self, account: Account, password_hash: str, now: Any) -> None:
         self.session.add(
             AccountRow(
@@ -195,6 +201,24 @@ class AccountRepository:
         row.failed_attempts = account.failed_attempts
         row.first_failure_at = account.first_failure_at
         row.locked_until = account.locked_until
+
+    def save_status(self, account: Account) -> None:
+        row = self.session.get(AccountRow, account.id)
+        assert row is not None
+        row.status = account.status
+
+    def for_member(self, member_id: str) -> list[Account]:
+        rows = self.session.scalars(select(AccountRow).where(AccountRow.member_id == member_id))
+        return [_account(row) for row in rows]
+
+    def revoke_all_tokens(self, account_id: str, now: Any) -> int:
+        """Revoke every live refresh token of the account; how many."""
+        result = self.session.execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.account_id == account_id, RefreshTokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         row = self.session.get(AccountRow, account_id)

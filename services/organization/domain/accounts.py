@@ -52,6 +52,13 @@ class Account:
     def record_success(self) -> None:
         self.failed_attempts, self.first_failure_at, self.locked_until = 0, None, None
 
+    def disable(self) -> bool:
+        """Stop this account from logging in or refreshing; False when it already was disabled."""
+        if self.status == "disabled":
+            return False
+        self.status = "disabled"
+        return True
+
 
 def scope_for(role: str, org_path: str | None) -> str:
     """The part of the tree an account acts in: a district admin everything, every other role its node."""

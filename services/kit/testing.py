@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -90,20 +91,28 @@ def _postgres_reachable() -> str | None:
         return str(exc).splitlines()[0]
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; skipped (failed under CI=true) when unreachable."""
+def _postgres_or_skip() -> None:
     problem = _postgres_reachable()
     if problem is not None:
         message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {problem}"
         if IN_CI:
             pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
         pytest.skip(message)
+
+
+def _postgres_url(name: str) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped (failed under CI=true) when unreachable."""
+    _postgres_or_skip()
     name = f"guandu_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    url = _postgres_url(name)
     try:
         yield url
     finally:
@@ -113,13 +122,74 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test that takes this runs twice: on an SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Each test that takes this (or `database_url`) runs twice: on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database: an SQLite file, or a fresh PostgreSQL database."""
+    if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
     else:
         with postgres_database() as url:
             yield url
+
+
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
+def seeded_database(kind: str, key: str, build: Callable[[str], None], workdir: Path) -> Iterator[str]:
+    """A fresh database of `kind` holding what `build(url)` puts in it, built once per test session and
+    copied for each test (an SQLite file copy; PostgreSQL's `CREATE DATABASE ... TEMPLATE`), so a test gets
+    a migrated, seeded database in milliseconds and may change it freely."""
+    if kind == "sqlite":
+        template = _TEMPLATES.get((kind, key))
+        if template is None:
+            template = str(workdir.parent / f"template-{key}-{uuid.uuid4().hex[:8]}.db")
+            build(f"sqlite:///{template}")  # build disposes its engines: the WAL is checkpointed into the file
+            _TEMPLATES[(kind, key)] = template
+        copy = workdir / f"{key}.db"
+        shutil.copyfile(template, copy)
+        yield f"sqlite:///{copy}"
+        return
+    _postgres_or_skip()
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        template = _TEMPLATES.get((kind, key))
+        if template is None:
+            template = f"guandu_tmpl_{key}_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{template}"'))
+            build(_postgres_url(template))
+            _TEMPLATES[(kind, key)] = template
+        name = f"guandu_test_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        try:
+            yield _postgres_url(name)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def drop_templates() -> None:
+    """Drop the PostgreSQL templates this session built (SQLite templates live in pytest's tmp dirs)."""
+    names = [name for (kind, _), name in _TEMPLATES.items() if kind == "postgres"]
+    if not names or _postgres_reachable() is not None:
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_templates()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -7,22 +8,31 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from kit.config import Settings
 from kit.context import CallerContext
 from kit.migrate import upgrade
+from kit.testing import seeded_database
 from organization.demo.__main__ import load
 from organization.service import OrganizationService
 
 
-@pytest.fixture
-def org_db(database_url: str) -> str:
-    upgrade("organization", database_url)
-    return database_url
+def _migrate(url: str) -> None:
+    upgrade("organization", url)
 
 
-@pytest.fixture
-def demo_db(org_db: str) -> str:
-    env = {"ORGANIZATION_DATABASE_URL": org_db}
-    loaded, _, _ = load(Settings.from_env("organization", env), "Guandu@2026")
+def _migrate_and_load_demo(url: str) -> None:
+    upgrade("organization", url)
+    loaded, _, _ = load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": url}), "Guandu@2026")
     assert loaded
-    return org_db
+
+
+@pytest.fixture
+def org_db(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty organization database (SQLite, then PostgreSQL), copied from a session template."""
+    yield from seeded_database(database_kind, "org", _migrate, tmp_path)
+
+
+@pytest.fixture
+def demo_db(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated organization database holding the Guandu demo data, copied from a session template."""
+    yield from seeded_database(database_kind, "org-demo", _migrate_and_load_demo, tmp_path)
 
 
 @pytest.fixture

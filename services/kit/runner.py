@@ -56,8 +56,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(service_class(args.service))
 
+    stopping: list[object] = []
+
     def shutdown(*_: object) -> None:
-        eventlet.spawn(runner.stop)
+        # Once only: a second runner.stop() while the first is under way never returns, and signals do come
+        # twice (honcho signals the process group, and scripts/slot.py forwards the same signal).
+        if not stopping:
+            stopping.append(eventlet.spawn(runner.stop))
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

@@ -44,6 +44,11 @@ def to_node(row: OrgRow) -> OrgNode:
     return OrgNode(level=Level(row.level), **{name: getattr(row, name) for name in _NODE_FIELDS})
 
 
+def node_row(node: OrgNode) -> dict[str, Any]:
+    """A node's `org_nodes` row as column values, for bulk inserts (kit.bulk.insert_many)."""
+    return {"level": str(node.level), "depth": node.depth, **{name: getattr(node, name) for name in _NODE_FIELDS}}
+
+
 def in_scope(scope: str) -> Any:
     return OrgRow.org_path.startswith(scope, autoescape=True)
 

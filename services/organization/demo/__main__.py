@@ -1,7 +1,8 @@
 """Load the Guandu demo data once: `python -m organization.demo` (migrates first; a second run does nothing).
 
-Everything goes through the same handlers and unit of work as live use, so the loader emits the same
-events (carrying the time the fact happened) for the relay to publish.
+Every node goes through the domain's rules and records the same events as live use (carrying the time the
+fact happened) for the relay to publish; the ~2,000 nodes (about 1,000 of them branches, from generate.py
+with `DEMO_SEED`) are written in bulk in one unit of work. It prints the time it took and the counts per level.
 """
 
 from __future__ import annotations
@@ -10,34 +11,33 @@ import argparse
 import os
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import func, select
 
-from kit.clock import SystemClock
+from kit.clock import SystemClock, local_date
 from kit.config import Settings
 from kit.context import CallerContext
 from kit.db import Database
 from kit.migrate import upgrade
 from kit.uow import UnitOfWork
 from organization import handlers
+from organization.adapters.orm import OrgRow
 from organization.adapters.passwords import hash_password
 from organization.adapters.repository import OrgRepository
-from organization.domain.tree import Level
+from organization.bulk import TreeBuilder
+from organization.demo.generate import DEFAULT_SEED, DemoData, generate, node_id
+from organization.domain.tree import Level, OrgNode
 
-DEMO_NAMESPACE = uuid.UUID("6f1d8f5e-2c44-4a43-9d0e-0a9a1e0c0d01")
+__all__ = ["load", "main", "node_id"]
 DEFAULT_DEMO_PASSWORD = "Guandu@2026"  # noqa: S105 - the documented demo password, overridable
 # The tree as it stood when the party-building alliances were founded (the facts' time, not the load's).
 FOUNDED = datetime(2019, 3, 1, tzinfo=UTC)
 DATA = Path(__file__).parent / "guandu.yaml"
-
-
-def node_id(org_path: str) -> str:
-    return str(uuid.uuid5(DEMO_NAMESPACE, org_path))
 
 
 def _point(center: Sequence[float], index: int, spread: float = 0.012) -> dict[str, Any]:
@@ -61,60 +61,66 @@ def _square(center: Sequence[float], half: float = 0.03) -> dict[str, Any]:
 
 
 class Loader:
-    def __init__(self, uow: UnitOfWork, password_hash: str) -> None:
+    """Builds the tree in memory through the domain (TreeBuilder), writes it in bulk, then the accounts."""
+
+    def __init__(self, uow: UnitOfWork, password_hash: str, demo: DemoData) -> None:
         self.uow = uow
         self.ctx = CallerContext.system()
         self.password_hash = password_hash
+        self.demo = demo
+        self.tree = TreeBuilder(uow, self.ctx)
         self.accounts: list[tuple[str, str, str]] = []
+        self._pending_accounts: list[tuple[str, str, str, OrgNode, str | None]] = []
 
-    def org(self, parent: dict[str, Any], code: str, name: str, level: Level, **extra: Any) -> dict[str, Any]:
-        path = f"{parent['org_path']}{code}/"
-        payload = {"parent_id": parent["id"], "code": code, "name": name, "level": str(level), **extra}
-        return handlers.create_org(self.uow, self.ctx, payload, node_id=node_id(path), created_at=FOUNDED)
+    def org(self, parent: OrgNode, code: str, name: str, level: Level, **extra: Any) -> OrgNode:
+        path = f"{parent.org_path}{code}/"
+        return self.tree.add(parent.org_path, id=node_id(path), code=code, name=name, level=level, now=FOUNDED, **extra)
 
     def account(
-        self, username: str, display_name: str, role: str, org: dict[str, Any], department_code: str | None = None
+        self, username: str, display_name: str, role: str, org: OrgNode, department_code: str | None = None
     ) -> None:
-        handlers.create_account(
-            self.uow,
-            username=username,
-            password="",
-            display_name=display_name,
-            role=role,
-            org_id=org["id"],
-            department_code=department_code,
-            password_hash=self.password_hash,
-        )
-        self.accounts.append((username, role, display_name))
+        self._pending_accounts.append((username, display_name, role, org, department_code))
 
     def load(self, data: dict[str, Any]) -> None:
         d = data["district"]
-        district = handlers.create_root(
-            self.uow,
+        district = self.tree.root(
+            id=node_id(f"/{d['code']}/"),
             code=d["code"],
             name=d["name"],
             level=Level.DISTRICT,
-            node_id=node_id(f"/{d['code']}/"),
-            created_at=FOUNDED,
+            now=FOUNDED,
             location={"type": "Point", "coordinates": d["center"]},
         )
         self.account("district.admin", "官渡区委组织部管理员", "district_admin", district)
         for street in data["streets"]:
             self.street(district, street, data)
+        for branch in self.demo.branches:
+            # About 1,000 branches (generate.py) under communities, areas, working committees and big party
+            # committees; br1 and br2 of each community keep the codes of the first demo tree.
+            parent = self.tree.nodes[branch.parent_path]
+            self.org(parent, branch.code, branch.name, Level.BRANCH)
         deps = data["departments"]
-        root = handlers.create_root(
-            self.uow,
-            code=deps["code"],
-            name=deps["name"],
-            level=Level.DEPARTMENTS,
-            node_id=node_id(f"/{deps['code']}/"),
-            created_at=FOUNDED,
+        root = self.tree.root(
+            id=node_id(f"/{deps['code']}/"), code=deps["code"], name=deps["name"], level=Level.DEPARTMENTS, now=FOUNDED
         )
         for unit in deps["units"]:
             dept = self.org(root, unit["code"], unit["name"], Level.DEPARTMENT)
             self.account(f"{unit['code']}.desk", f"{unit['name']}值班席", "department", dept, unit["code"])
+        self.tree.write()
+        for username, display_name, role, org, department_code in self._pending_accounts:
+            handlers.create_account(
+                self.uow,
+                username=username,
+                password="",
+                display_name=display_name,
+                role=role,
+                org_id=org.id,
+                department_code=department_code,
+                password_hash=self.password_hash,
+            )
+            self.accounts.append((username, role, display_name))
 
-    def street(self, district: dict[str, Any], street: dict[str, Any], data: dict[str, Any]) -> None:
+    def street(self, district: OrgNode, street: dict[str, Any], data: dict[str, Any]) -> None:
         short = street["name"].removesuffix("街道")
         node = self.org(
             district,
@@ -132,8 +138,6 @@ class Loader:
             community = self.org(node, code, f"{name}社区", Level.COMMUNITY, location=_point(street["center"], i - 1))
             self.account(f"{street['code']}.{code}.secretary", f"{name}社区党委书记", "community_secretary", community)
             self.org(community, "bpc", f"{name}社区大党委", Level.BIG_PARTY_COMMITTEE)
-            for b in range(1, data["branches_per_community"] + 1):
-                self.org(community, f"br{b}", f"{name}社区第{_cn(b)}党支部", Level.BRANCH)
             for a in range(1, data["areas_per_community"] + 1):
                 area = self.org(community, f"a{a}", f"{name}社区第{_cn(a)}居民小组", Level.AREA)
                 for b in range(1, data["buildings_per_area"] + 1):
@@ -144,16 +148,18 @@ def _cn(n: int) -> str:
     return "一二三四五六七八九十"[n - 1]
 
 
-def load(settings: Settings, password: str) -> tuple[bool, list[tuple[str, str, str]], float]:
+def load(settings: Settings, password: str, seed: int = DEFAULT_SEED) -> tuple[bool, list[tuple[str, str, str]], float]:
     """(loaded now?, accounts, seconds). Does nothing when the district is already there."""
     started = time.perf_counter()
     upgrade("organization", settings.database_url)
+    clock = SystemClock()
     db = Database(settings.database_url)
     try:
-        with UnitOfWork(db, service="organization", clock=SystemClock(), context=CallerContext.system()) as uow:
+        with UnitOfWork(db, service="organization", clock=clock, context=CallerContext.system()) as uow:
             if OrgRepository(uow.session).root("gd") is not None:
                 return False, [], time.perf_counter() - started
-            loader = Loader(uow, hash_password(password))
+            demo = generate(seed, as_of=local_date(clock.now()))
+            loader = Loader(uow, hash_password(password), demo)
             loader.load(yaml.safe_load(DATA.read_text("utf-8")))
             uow.commit()
         return True, loader.accounts, time.perf_counter() - started
@@ -165,12 +171,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load the Guandu demo data into the organization service")
     parser.parse_args(argv)
     password = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
-    loaded, accounts, seconds = load(Settings.from_env("organization"), password)
+    seed = int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
+    settings = Settings.from_env("organization")
+    loaded, accounts, seconds = load(settings, password, seed)
     if not loaded:
         print("organization: demo data already loaded")
         return 0
-    print(f"organization: demo data loaded in {seconds:.1f}s ({len(accounts)} accounts)")
+    counts = level_counts(settings.database_url)
+    print(f"organization: demo data loaded in {seconds:.1f}s ({len(accounts)} accounts, seed {seed})")
+    print("organization: nodes per level: " + ", ".join(f"{level} {n}" for level, n in counts.items()))
     return 0
+
+
+def level_counts(database_url: str) -> dict[str, int]:
+    """How many organisation nodes of each level, in the order of the tree's levels."""
+    db = Database(database_url)
+    try:
+        with db.session(write=False) as session:
+            rows = dict(session.execute(select(OrgRow.level, func.count()).group_by(OrgRow.level)).all())
+    finally:
+        db.dispose()
+    return {str(level): rows[level] for level in Level if level in rows}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""The demo loader on SQLite and PostgreSQL: ~1,000 branches written in bulk through the domain, one
+`org.created` per node in the outbox, the demo accounts in place, and a second load that changes nothing."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from kit.clock import FixedClock
+from kit.config import Settings
+from kit.context import CallerContext
+from kit.db import Database
+from kit.orm import AuditEntry, OutboxRow
+from kit.uow import UnitOfWork
+from organization.adapters.orm import AccountRow, OrgRow
+from organization.adapters.repository import OrgRepository
+from organization.bulk import TreeBuilder
+from organization.demo.__main__ import level_counts, load, main, node_id
+from organization.domain.errors import CodeTaken, LevelNotAllowed
+from organization.domain.tree import Level
+
+EXPECTED = {
+    "district": 1,
+    "street": 8,
+    "community": 68,
+    "area": 136,
+    "building": 408,
+    "working_committee": 8,
+    "alliance": 8,
+    "big_party_committee": 68,
+    "branch": 1012,
+    "departments": 1,
+    "department": 10,
+}
+
+
+def snapshot(db: Database) -> tuple[int, int, int, int]:
+    with db.session(write=False) as s:
+        return (
+            s.scalar(select(func.count()).select_from(OrgRow)),
+            s.scalar(select(func.count()).select_from(OutboxRow)),
+            s.scalar(select(func.count()).select_from(AccountRow)),
+            s.scalar(select(func.count()).select_from(AuditEntry)),
+        )
+
+
+def test_the_demo_loads_once_with_its_counts_and_one_event_per_node(org_db, capsys, monkeypatch):
+    monkeypatch.setenv("ORGANIZATION_DATABASE_URL", org_db)
+    assert main([]) == 0
+    printed = capsys.readouterr().out
+    assert "demo data loaded in" in printed and "branch 1012" in printed
+    assert level_counts(org_db) == EXPECTED
+
+    db = Database(org_db)
+    try:
+        with db.session(write=False) as s:
+            nodes = {row.id: row for row in s.scalars(select(OrgRow))}
+            events = s.scalars(select(OutboxRow).where(OutboxRow.event_type == "org.created")).all()
+            accounts = set(s.scalars(select(AccountRow.username)))
+        # One org.created per node (one street each), carrying the node and the time the fact happened.
+        assert len(events) == len(nodes) == sum(EXPECTED.values())
+        bodies = [json.loads(e.body) for e in events]
+        assert {b["subject"] for b in bodies} == set(nodes)
+        branch = node_id("/gd/liujia/c01/br1/")
+        body = next(b for b in bodies if b["subject"] == branch)
+        assert body["data"]["level"] == "branch" and body["data"]["org_path"] == "/gd/liujia/c01/br1/"
+        assert body["time"] == "2019-03-01T00:00:00Z"
+        assert next(e.routing_key for e in events if e.event_id == body["id"]) == "org.created.liujia"
+        # Parents first and consistent paths: every node hangs under the node its path names.
+        for row in nodes.values():
+            if row.parent_id is not None:
+                assert row.org_path == f"{nodes[row.parent_id].org_path}{row.code}/"
+                assert row.depth == nodes[row.parent_id].depth + 1
+        # The accounts of the first demo tree are all there (87).
+        assert len(accounts) == 1 + 8 + 68 + 10
+        assert {"district.admin", "liujia.secretary", "liujia.c01.secretary", "water.desk"} <= accounts
+
+        before = snapshot(db)
+        loaded, accounts_now, _ = load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": org_db}), "x")
+        assert (loaded, accounts_now) == (False, [])
+        assert snapshot(db) == before
+    finally:
+        db.dispose()
+
+
+def test_the_bulk_builder_keeps_the_domains_rules(demo_db):
+    db = Database(demo_db)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    try:
+        before = snapshot(db)
+        with UnitOfWork(db, service="organization", clock=clock, context=CallerContext.system()) as uow:
+            community = OrgRepository(uow.session).get_by_path("/gd/liujia/c01/")
+            assert community is not None
+            builder = TreeBuilder(uow, CallerContext.system(), {community.org_path: community})
+            # A code the database already has under that parent, and a level that may not go there:
+            with pytest.raises(CodeTaken):
+                builder.add(
+                    community.org_path, id=node_id("x1"), code="br1", name="x", level=Level.BRANCH, now=clock.now()
+                )
+            with pytest.raises(LevelNotAllowed):
+                builder.add(
+                    community.org_path, id=node_id("x2"), code="s9", name="x", level=Level.STREET, now=clock.now()
+                )
+            new = builder.add(
+                community.org_path, id=node_id("x3"), code="br99", name="新支部", level=Level.BRANCH, now=clock.now()
+            )
+            with pytest.raises(CodeTaken):  # nor twice within one batch
+                builder.add(
+                    community.org_path, id=node_id("x4"), code="br99", name="x", level=Level.BRANCH, now=clock.now()
+                )
+            assert builder.write() == 1
+            uow.commit()
+        assert snapshot(db)[:2] == (before[0] + 1, before[1] + 1)
+        with db.session(write=False) as s:
+            assert s.get(OrgRow, new.id).org_path == "/gd/liujia/c01/br99/"
+    finally:
+        db.dispose()

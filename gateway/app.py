@@ -9,7 +9,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from gateway import auth, limits, metrics, rpc
 from gateway.api import auth as auth_api
-from gateway.api import ops, orgs
+from gateway.api import members, ops, orgs
 from gateway.config import GatewayConfig
 from gateway.errors import ProblemApi, service_error_response
 from gateway.headers import CORRELATION_HEADER, correlation_id
@@ -42,6 +42,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(auth_api.blp)
     api.register_blueprint(orgs.blp)
+    api.register_blueprint(members.blp)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)
     app.register_error_handler(ServiceError, service_error_response)
@@ -55,6 +56,8 @@ def _bind_correlation_id() -> None:
 
 def _json_bodies_only() -> None:
     """A body that is not JSON would be read as no body at all and answered with a puzzling 422."""
+    if request.mimetype == "multipart/form-data" and request.endpoint in members.MULTIPART_ENDPOINTS:
+        return  # a roster upload (members/import)
     if request.content_length and not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
 

@@ -87,3 +87,68 @@ def test_an_event_that_breaks_its_contract_is_caught(tmp_path):
         validate_event(broken)
     with pytest.raises(jsonschema.ValidationError):
         validate_event({**envelope, "id": str(uuid.uuid4()), "dataschema": "urn:guandu:events:org.created:v9"})
+
+
+def emitted_for_members(tmp_path) -> list[dict]:
+    """member.registered, member.transferred and member.left from the real handlers' outbox rows."""
+    from datetime import date
+
+    from organization import member_handlers
+    from organization.adapters.personal_data import PersonalDataCipher
+    from tests.member_data import id_number, phone
+
+    url = f"sqlite:///{tmp_path / 'members.db'}"
+    upgrade("organization", url)
+    db = Database(url)
+    ctx = CallerContext.system()
+    cipher = PersonalDataCipher("d" * 32, "l" * 32)
+
+    def unit():
+        return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
+
+    with unit() as uow:
+        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+        paths = {}
+        for street in ("liujia", "taihe"):
+            s = handlers.create_org(
+                uow, ctx, {"parent_id": district["id"], "code": street, "name": street, "level": "street"}
+            )
+            c = handlers.create_org(
+                uow, ctx, {"parent_id": s["id"], "code": "c01", "name": "社区", "level": "community"}
+            )
+            paths[street] = handlers.create_org(
+                uow, ctx, {"parent_id": c["id"], "code": "br1", "name": "支部", "level": "branch"}
+            )
+        uow.commit()
+    with unit() as uow:
+        body = {"branch_id": paths["liujia"]["id"], "name": "契约", "id_number": id_number(7), "phone": phone(7)}
+        member = member_handlers.register_member(uow, ctx, {**body, "joined_party_on": date(2010, 1, 1)}, cipher)
+        member_handlers.transfer_member(
+            uow,
+            ctx,
+            member["id"],
+            {"to_branch_id": paths["taihe"]["id"], "transferred_on": date(2020, 1, 1), "version": 1},
+        )
+        member_handlers.leave_member(
+            uow, ctx, member["id"], {"left_on": date(2021, 1, 1), "reason": "other", "version": 2}
+        )
+        uow.commit()
+    with db.session(write=False) as session:
+        bodies = [
+            json.loads(b)
+            for b in session.scalars(
+                select(OutboxRow.body).where(OutboxRow.event_type.like("member.%")).order_by(OutboxRow.seq)
+            )
+        ]
+    db.dispose()
+    for envelope in bodies:
+        assert id_number(7) not in json.dumps(envelope) and phone(7) not in json.dumps(envelope)
+    return bodies
+
+
+def test_every_member_event_matches_its_documented_message(tmp_path):
+    emitted = emitted_for_members(tmp_path)
+    for envelope in emitted:
+        validate_event(envelope)
+    documented = {t for t in messages_by_type() if t.startswith("member.")}
+    assert {e["type"] for e in emitted} == documented

@@ -21,6 +21,18 @@ ROUTES = {
     ("/api/v1/orgs/{org_id}/move", "post"),
     ("/api/v1/orgs/{org_id}/close", "post"),
 }
+ROUTES |= {  # members (gateway/api/members.py)
+    ("/api/v1/members", "get"),
+    ("/api/v1/members", "post"),
+    ("/api/v1/members/{member_id}", "get"),
+    ("/api/v1/members/{member_id}", "patch"),
+    ("/api/v1/members/{member_id}/transfer", "post"),
+    ("/api/v1/members/{member_id}/leave", "post"),
+    ("/api/v1/members/{member_id}/transfers", "get"),
+    ("/api/v1/members/import", "post"),
+    ("/api/v1/members/export", "get"),
+    ("/api/v1/access-log", "get"),
+}
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 
 

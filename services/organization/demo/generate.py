@@ -52,6 +52,8 @@ from typing import Any
 
 import yaml
 
+from organization.domain.identity import id_checksum
+
 DEMO_NAMESPACE = uuid.UUID("6f1d8f5e-2c44-4a43-9d0e-0a9a1e0c0d01")
 DEFAULT_SEED = 20190301
 # The demo's "today" unless the loader passes its own: dates are laid out relative to it.
@@ -77,8 +79,6 @@ REPORT_MONTHS = 3  # the two months before as_of's month and as_of's month (the 
 ITEMS_PER_OWNER = 8
 FOUR_LIST_STATES = ("open", "in_progress", "done", "cancelled")
 PHONE_PREFIX = "19900"  # 19900000000-19900999999: kept for demo data
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 FOUNDED = date(2019, 3, 1)  # when the alliances were founded: no membership starts before it
 
 
@@ -298,11 +298,6 @@ def cn_number(n: int) -> str:
     if tens == 0:
         return digits[ones]
     return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
-
-
-def _id_checksum(first17: str) -> str:
-    """The GB 11643 check character of an ID number's first 17 digits."""
-    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 # -- generation -------------------------------------------------------------------------------------------
@@ -540,7 +535,7 @@ class _Generator:
                     parity = (1, 3, 5, 7, 9) if gender == "male" else (0, 2, 4, 6, 8)
                     sequence = rng.randint(0, 99) * 10 + rng.choice(parity)
                     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
-                    id_number = first17 + _id_checksum(first17)
+                    id_number = first17 + id_checksum(first17)
                 ids.add(id_number)
                 out.append(
                     Member(

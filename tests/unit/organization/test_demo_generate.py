@@ -10,13 +10,13 @@ import pytest
 from organization.demo.generate import (
     DEFAULT_AS_OF,
     FOUR_LIST_STATES,
-    _id_checksum,
     branch_username,
     cn_number,
     generate,
     load_tree,
     node_id,
 )
+from organization.domain.identity import id_checksum
 
 GUANDU_REGIONS = {"530111", "530102", "530103", "530112", "530114", "530113", "530181", "530124", "530128", "532301"}
 
@@ -95,7 +95,7 @@ def test_members_one_secretary_per_branch(demo):
 
 def test_id_numbers_are_valid_in_format_with_the_gb11643_checksum(demo):
     # A published example: 11010519491231002X.
-    assert _id_checksum("11010519491231002") == "X"
+    assert id_checksum("11010519491231002") == "X"
     ids = [m.id_number for m in demo.members]
     assert len(set(ids)) == len(ids)
     for m in demo.members:
@@ -104,7 +104,7 @@ def test_id_numbers_are_valid_in_format_with_the_gb11643_checksum(demo):
         assert n[:6] in GUANDU_REGIONS
         assert n[6:14] == m.birth_date.strftime("%Y%m%d")
         assert int(n[16]) % 2 == (1 if m.gender == "male" else 0)
-        assert n[17] == _id_checksum(n[:17])
+        assert n[17] == id_checksum(n[:17])
     assert Counter(n[:6] for n in ids).most_common(1)[0][0] == "530111"
 
 

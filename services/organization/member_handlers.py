@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
+from kit.bulk import insert_many
 from kit.clock import isoformat_z, local_date
 from kit.context import CallerContext
 from kit.errors import ServiceError
 from kit.events import Event
 from kit.uow import UnitOfWork
 from organization.account_lifecycle import disable_account
-from organization.adapters.member_repository import MemberRepository, Sealed, Visibility
+from organization.adapters.member_repository import MemberRepository, Sealed, Visibility, member_row
+from organization.adapters.orm_members import MemberRow
 from organization.adapters.personal_data import PersonalDataCipher
 from organization.adapters.repository import AccountRepository
 from organization.adapters.roster_xlsx import RosterUnreadable, read_roster, write_roster
@@ -235,6 +238,38 @@ def _register(
     repo.add(member, sealed_id, sealed_phone)
     _publish(uow, member)
     return member
+
+
+def register_many(
+    uow: UnitOfWork, entries: Iterable[tuple[Branch, dict[str, Any], str]], cipher: PersonalDataCipher
+) -> int:
+    """Register many members in one transaction (the demo load): each through the same rules and events as
+    `register_member`, the rows written with executemany. ID numbers must be new: the unique index on their
+    keyed hash refuses the whole batch otherwise. Returns how many."""
+    members: list[Member] = []
+    rows: list[dict[str, Any]] = []
+    now, today = uow.clock.now(), _today(uow)
+    for branch, data, member_id in entries:
+        id_number = normalise_id_number(data["id_number"])
+        phone = str(data["phone"]).strip() if data.get("phone") else None
+        check_personal_data(id_number, phone)
+        sealed_id = seal(cipher, "id_number", id_number)
+        sealed_phone = seal(cipher, "phone", phone) if phone else None
+        member = Member.register(
+            id=member_id,
+            branch=branch,
+            data=data,
+            id_number_masked=sealed_id.masked,
+            phone_masked=sealed_phone.masked if sealed_phone else None,
+            now=now,
+            today=today,
+        )
+        members.append(member)
+        rows.append(member_row(member, sealed_id, sealed_phone))
+    insert_many(uow.session, MemberRow, rows)
+    for member in members:
+        _publish(uow, member)
+    return len(members)
 
 
 def register_member(

@@ -67,6 +67,19 @@ class Sealed:
     masked: str
 
 
+def member_row(member: Member, id_number: Sealed, phone: Sealed | None) -> dict[str, Any]:
+    """The column values of a new member's row (also what bulk loads insert)."""
+    return {
+        **{name: getattr(member, name) for name in _FIELDS if name not in ("id_number_masked", "phone_masked")},
+        "id_number_cipher": id_number.cipher,
+        "id_number_hash": id_number.hash,
+        "id_number_masked": id_number.masked,
+        "phone_cipher": phone.cipher if phone else None,
+        "phone_hash": phone.hash if phone else None,
+        "phone_masked": phone.masked if phone else None,
+    }
+
+
 def to_member(row: MemberRow) -> Member:
     return Member(**{name: getattr(row, name) for name in _FIELDS})
 
@@ -107,17 +120,7 @@ class MemberRepository:
         return set(self.session.scalars(select(MemberRow.id_number_hash).where(MemberRow.id_number_hash.in_(hashes))))
 
     def add(self, member: Member, id_number: Sealed, phone: Sealed | None) -> None:
-        self.session.add(
-            MemberRow(
-                **{name: getattr(member, name) for name in _FIELDS if name not in ("id_number_masked", "phone_masked")},
-                id_number_cipher=id_number.cipher,
-                id_number_hash=id_number.hash,
-                id_number_masked=id_number.masked,
-                phone_cipher=phone.cipher if phone else None,
-                phone_hash=phone.hash if phone else None,
-                phone_masked=phone.masked if phone else None,
-            )
-        )
+        self.session.add(MemberRow(**member_row(member, id_number, phone)))
         self.session.flush()
 
     def save(self, member: Member, phone: Sealed | None = None, *, phone_removed: bool = False) -> None:

@@ -28,10 +28,13 @@ from kit.uow import UnitOfWork
 from organization import handlers
 from organization.adapters.orm import OrgRow
 from organization.adapters.passwords import hash_password
+from organization.adapters.personal_data import PersonalDataCipher
 from organization.adapters.repository import OrgRepository
 from organization.bulk import TreeBuilder
 from organization.demo.generate import DEFAULT_SEED, DemoData, generate, node_id
+from organization.domain.members import Branch
 from organization.domain.tree import Level, OrgNode
+from organization.member_handlers import register_many
 
 __all__ = ["load", "main", "node_id"]
 DEFAULT_DEMO_PASSWORD = "Guandu@2026"  # noqa: S105 - the documented demo password, overridable
@@ -63,8 +66,10 @@ def _square(center: Sequence[float], half: float = 0.03) -> dict[str, Any]:
 class Loader:
     """Builds the tree in memory through the domain (TreeBuilder), writes it in bulk, then the accounts."""
 
-    def __init__(self, uow: UnitOfWork, password_hash: str, demo: DemoData) -> None:
+    def __init__(self, uow: UnitOfWork, password_hash: str, demo: DemoData, cipher: PersonalDataCipher) -> None:
         self.uow = uow
+        self.cipher = cipher
+        self.member_count = 0
         self.ctx = CallerContext.system()
         self.password_hash = password_hash
         self.demo = demo
@@ -107,6 +112,7 @@ class Loader:
             dept = self.org(root, unit["code"], unit["name"], Level.DEPARTMENT)
             self.account(f"{unit['code']}.desk", f"{unit['name']}值班席", "department", dept, unit["code"])
         self.tree.write()
+        self.members()
         for username, display_name, role, org, department_code in self._pending_accounts:
             handlers.create_account(
                 self.uow,
@@ -119,6 +125,32 @@ class Loader:
                 password_hash=self.password_hash,
             )
             self.accounts.append((username, role, display_name))
+
+    def members(self) -> None:
+        """The 20,000+ generated members, registered in bulk through the members' rules and events."""
+        branches = {
+            path: Branch(id=n.id, level=str(n.level), status=n.status, org_path=path, street_code=n.street_code)
+            for path, n in self.tree.nodes.items()
+            if n.level is Level.BRANCH
+        }
+        entries = (
+            (
+                branches[m.branch_path],
+                {
+                    "name": m.name,
+                    "role": m.branch_role,
+                    "gender": m.gender,
+                    "birth_date": m.birth_date,
+                    "joined_party_on": m.joined_party_on,
+                    "full_member_on": m.full_member_on,
+                    "id_number": m.id_number,
+                    "phone": m.phone,
+                },
+                m.id,
+            )
+            for m in self.demo.members
+        )
+        self.member_count = register_many(self.uow, entries, self.cipher)
 
     def street(self, district: OrgNode, street: dict[str, Any], data: dict[str, Any]) -> None:
         short = street["name"].removesuffix("街道")
@@ -159,7 +191,7 @@ def load(settings: Settings, password: str, seed: int = DEFAULT_SEED) -> tuple[b
             if OrgRepository(uow.session).root("gd") is not None:
                 return False, [], time.perf_counter() - started
             demo = generate(seed, as_of=local_date(clock.now()))
-            loader = Loader(uow, hash_password(password), demo)
+            loader = Loader(uow, hash_password(password), demo, PersonalDataCipher.from_env(settings.extra))
             loader.load(yaml.safe_load(DATA.read_text("utf-8")))
             uow.commit()
         return True, loader.accounts, time.perf_counter() - started

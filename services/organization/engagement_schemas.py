@@ -21,10 +21,10 @@ CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 STREET_PATTERN = r"^[a-z0-9]+$"
 
 
-def _period(**kwargs: Any) -> fields.String:
+def _period(description: str = "a month, e.g. 2026-11", **kwargs: Any) -> fields.String:
     return fields.String(
         validate=validate.Regexp(PERIOD_PATTERN, error="a month like 2026-11"),
-        metadata={"description": "a month, e.g. 2026-11"},
+        metadata={"description": description},
         **kwargs,
     )
 
@@ -94,7 +94,7 @@ class DualRegistrationFilter(PageQuery):
     credit_code = fields.String(validate=validate.Regexp(CREDIT_CODE_PATTERN))
     member_id = fields.String(validate=validate.Length(min=1, max=36))
     active = fields.Boolean(metadata={"description": "true: not ended; false: ended"})
-    period = _period(metadata={"description": "registrations in force during this month, e.g. 2026-11"})
+    period = _period("registrations in force during this month, e.g. 2026-11")
     unreported = fields.Boolean(metadata={"description": "with period: only those without a report for it"})
 
     @validates_schema

@@ -7,7 +7,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kit.pagination import Order, page
 from organization.adapters.orm import OrgRow
@@ -20,6 +22,8 @@ from organization.adapters.orm_engagement import (
 )
 from organization.domain.engagement import (
     AllianceMembership,
+    AlreadyJoined,
+    AlreadyRegistered,
     BranchRating,
     DualRegistration,
     Evidence,
@@ -27,11 +31,21 @@ from organization.domain.engagement import (
     OrganisationKind,
     Rating,
     RatingChange,
+    RatingConflict,
     RegistrantKind,
+    ReportExists,
     ServiceReport,
     period_bounds,
 )
 from organization.domain.tree import Level, MovePlan
+
+
+def _flush(session: Session, conflict: Exception) -> None:
+    """Flush; a twin that won a race on a unique key (or a version) becomes the domain's conflict."""
+    try:
+        session.flush()
+    except (IntegrityError, StaleDataError):
+        raise conflict from None
 
 
 def _under(column: Any, scope: str) -> Any:
@@ -125,7 +139,7 @@ class DualRegistrationRepository:
                 recorded_by=reg.recorded_by,
             )
         )
-        self.session.flush()
+        _flush(self.session, AlreadyRegistered("this registrant is already registered with the community"))
 
     def save(self, reg: DualRegistration) -> None:
         row = self.session.get(DualRegistrationRow, reg.id)
@@ -203,7 +217,7 @@ class ServiceReportRepository:
                 recorded_by=report.recorded_by,
             )
         )
-        self.session.flush()
+        _flush(self.session, ReportExists(f"a report for {report.period} is already recorded"))
 
     def save_confirmation(self, report: ServiceReport) -> None:
         row = self.session.get(ServiceReportRow, report.id)
@@ -288,7 +302,7 @@ class AllianceRepository:
                 recorded_by=m.recorded_by,
             )
         )
-        self.session.flush()
+        _flush(self.session, AlreadyJoined(f"{m.organisation.name} is already a member here"))
 
     def save(self, m: AllianceMembership) -> None:
         row = self.session.get(AllianceMembershipRow, m.id)
@@ -394,7 +408,7 @@ class RatingRepository:
                 recorded_at=change.recorded_at,
             )
         )
-        self.session.flush()
+        _flush(self.session, RatingConflict("another decision on this branch came first: reload and try again"))
 
     def history(self, branch_id: str, filters: dict[str, Any]) -> tuple[list[RatingChange], str | None]:
         query = select(RatingChangeRow).where(RatingChangeRow.branch_id == branch_id)

@@ -94,6 +94,11 @@ class RatingTransitionRefused(OrgError):
     code = "STAR_RATING_INVALID_TRANSITION"
 
 
+class RatingConflict(OrgError):
+    kind = "conflict"
+    code = "STAR_RATING_CONFLICT"
+
+
 class RatingOutOfOrder(OrgError):
     kind = "conflict"
     code = "STAR_RATING_OUT_OF_ORDER"

@@ -2,13 +2,23 @@
 RabbitMQ, on SQLite and PostgreSQL: the rules, scope, idempotency, and the events in the outbox."""
 
 import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from kit.clock import SystemClock
+from kit.context import CallerContext
+from kit.db import Database
 from kit.errors import ServiceError
+from kit.uow import UnitOfWork
+from organization import engagement, handlers
+from organization.adapters.engagement_repository import AllianceRepository
 from organization.adapters.orm_engagement import AllianceMembershipRow, DualRegistrationRow
 from organization.demo.__main__ import node_id
+from organization.domain.engagement import AllianceMembership, AlreadyJoined, Organisation, OrganisationKind
+from organization.domain.tree import Level
+from organization.engagement_schemas import AllianceJoin
 from tests.integration.organization.test_tree import events, key, raises
 
 LIUJIA_C01 = node_id("/gd/liujia/c01/")
@@ -337,3 +347,46 @@ def test_unknown_ids_are_not_found(rpc, as_user):
     raises("DUAL_REGISTRATION_NOT_FOUND", rpc.get_dual_registration, admin, str(uuid.uuid4()))
     raises("SERVICE_REPORT_NOT_FOUND", rpc.get_service_report, admin, "not-a-uuid")
     raises("ALLIANCE_MEMBERSHIP_NOT_FOUND", rpc.get_alliance_membership, admin, str(uuid.uuid4()))
+
+
+def test_the_database_refuses_a_twin_that_read_before_the_first_committed(org_db):
+    """Two joins racing: the second read no open membership, yet the unique (host, open identity) refuses it."""
+    db = Database(org_db)
+    ctx = CallerContext.system()
+
+    def unit() -> UnitOfWork:
+        return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
+
+    try:
+        with unit() as uow:
+            district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+            street = handlers.create_org(
+                uow, ctx, {"parent_id": district["id"], "code": "liujia", "name": "六甲街道", "level": "street"}
+            )
+            host = handlers.create_org(
+                uow, ctx, {"parent_id": street["id"], "code": "alliance", "name": "联盟", "level": "alliance"}
+            )
+            uow.commit()
+        with unit() as uow:
+            engagement.join_alliance(
+                uow, ctx, AllianceJoin().load({"host_id": host["id"], "organisation": WATER, "joined_on": "2026-01-01"})
+            )
+            uow.commit()
+        twin = AllianceMembership.join(
+            id=str(uuid.uuid4()),
+            host_id=host["id"],
+            host_level=Level.ALLIANCE,
+            org_path=host["org_path"],
+            street_code="liujia",
+            organisation=Organisation(WATER["name"], OrganisationKind.AGENCY, WATER["credit_code"]),
+            joined_on=date(2026, 1, 2),
+            commitments=[],
+            open_identities=set(),  # what it read before the first one committed
+            recorded_at=datetime.now(UTC),
+            recorded_by=None,
+        )
+        with unit() as uow, pytest.raises(AlreadyJoined):
+            AllianceRepository(uow.session).add(twin)
+        assert count(org_db, AllianceMembershipRow) == 1
+    finally:
+        db.dispose()

@@ -9,6 +9,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from gateway import auth, limits, metrics, rpc
 from gateway.api import auth as auth_api
+from gateway.api import engagement as engagement_api
 from gateway.api import members, ops, orgs
 from gateway.config import GatewayConfig
 from gateway.errors import ProblemApi, service_error_response
@@ -43,6 +44,8 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api.register_blueprint(auth_api.blp)
     api.register_blueprint(orgs.blp)
     api.register_blueprint(members.blp)
+    for blueprint in engagement_api.BLUEPRINTS:
+        api.register_blueprint(blueprint)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)
     app.register_error_handler(ServiceError, service_error_response)

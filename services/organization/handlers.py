@@ -18,6 +18,7 @@ from kit.clock import isoformat_z
 from kit.context import CallerContext
 from kit.events import Event
 from kit.uow import UnitOfWork
+from organization.adapters.engagement_repository import follow_move
 from organization.adapters.passwords import hash_password, verify_password
 from organization.adapters.repository import AccountRepository, OrgRepository
 from organization.domain.accounts import (
@@ -195,6 +196,7 @@ def move_org(uow: UnitOfWork, ctx: CallerContext, org_id: str, payload: dict[str
     if plan.new_path == plan.old_path:
         return org_read(node)
     moved = repo.move_descendants(plan)
+    follow_move(uow.session, plan)  # open registrations, memberships and current ratings move with the subtree
     node.apply_move(new_parent, plan, moved_nodes=moved + 1)
     _save(repo, node)
     _publish(uow, node, "org.move")

@@ -14,8 +14,15 @@ from kit.db import Database
 from kit.migrate import upgrade
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import handlers
+from organization import engagement, handlers
 from organization.domain.tree import Level
+from organization.engagement_schemas import (
+    AllianceJoin,
+    AllianceLeave,
+    DualRegistrationCreate,
+    ServiceReportCreate,
+    StarRatingChange,
+)
 from tests.contract.asyncapi import document, messages_by_type, official_schema, validate_event
 
 
@@ -152,3 +159,106 @@ def test_every_member_event_matches_its_documented_message(tmp_path):
         validate_event(envelope)
     documented = {t for t in messages_by_type() if t.startswith("member.")}
     assert {e["type"] for e in emitted} == documented
+
+
+ENGAGEMENT_TYPES = ("dual_registration.", "service_report.", "alliance.", "star_rating.")
+
+
+def emitted_by_engagement(tmp_path) -> list[dict]:
+    """Every engagement event, from the real use cases on a small tree, as the outbox holds them."""
+    url = f"sqlite:///{tmp_path / 'engagement.db'}"
+    upgrade("organization", url)
+    db = Database(url)
+    ctx = CallerContext.system()
+    water = {"name": "区水务局机关党支部", "kind": "agency", "credit_code": "11530111MB0000001X"}
+    with UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx) as uow:
+        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+
+        def org(parent, code, name, level):
+            return handlers.create_org(
+                uow, ctx, {"parent_id": parent["id"], "code": code, "name": name, "level": level}
+            )
+
+        street = org(district, "liujia", "六甲街道", "street")
+        alliance = org(street, "alliance", "六甲街道党建联盟", "alliance")
+        community = org(street, "c01", "六甲社区", "community")
+        bpc = org(community, "bpc", "六甲社区大党委", "big_party_committee")
+        branch = org(community, "br1", "六甲社区第一党支部", "branch")
+        member = engagement.record_dual_registration(
+            uow,
+            ctx,
+            DualRegistrationCreate().load(
+                {
+                    "community_id": community["id"],
+                    "registrant_kind": "member",
+                    "member_id": str(uuid.uuid4()),
+                    "member_name": "张三",
+                    "registered_on": "2026-01-01",
+                }
+            ),
+        )
+        agency = engagement.record_dual_registration(
+            uow,
+            ctx,
+            DualRegistrationCreate().load(
+                {
+                    "community_id": community["id"],
+                    "registrant_kind": "organisation",
+                    "organisation": water,
+                    "registered_on": "2026-01-01",
+                    "ended_on": "2026-12-31",
+                }
+            ),
+        )
+        for reg, people in ((member, None), (agency, 25)):
+            payload = {"registration_id": reg["id"], "period": "2026-11", "services": "清洁", "hours": 2.5}
+            engagement.record_service_report(uow, ctx, ServiceReportCreate().load({**payload, "people_served": people}))
+        joined = engagement.join_alliance(
+            uow,
+            ctx,
+            AllianceJoin().load(
+                {"host_id": alliance["id"], "organisation": water, "joined_on": "2025-01-01", "commitments": ["共建"]}
+            ),
+        )
+        engagement.join_alliance(
+            uow,
+            ctx,
+            AllianceJoin().load(
+                {"host_id": bpc["id"], "organisation": {**water, "credit_code": None}, "joined_on": "2025-01-01"}
+            ),
+        )
+        engagement.leave_alliance(uow, ctx, joined["id"], AllianceLeave().load({"left_on": "2026-01-01"}))
+        engagement.change_star_rating(
+            uow,
+            ctx,
+            StarRatingChange().load(
+                {
+                    "branch_id": branch["id"],
+                    "rating": "standard",
+                    "effective_on": "2026-01-01",
+                    "evidence": {"text": "验收材料"},
+                    "reason": "达标验收",
+                }
+            ),
+        )
+        uow.commit()
+    with db.session(write=False) as session:
+        query = select(OutboxRow.body).where(OutboxRow.event_type.not_like("org.%")).order_by(OutboxRow.seq)
+        bodies = [json.loads(b) for b in session.scalars(query)]
+    db.dispose()
+    return bodies
+
+
+def test_every_engagement_event_matches_its_documented_message(tmp_path):
+    emitted = emitted_by_engagement(tmp_path)
+    for envelope in emitted:
+        validate_event(envelope)
+    documented = {t for t in messages_by_type() if t.startswith(ENGAGEMENT_TYPES)}
+    assert {e["type"] for e in emitted} == documented
+    assert {e["streetcode"] for e in emitted} == {"liujia"}
+
+
+def test_a_broken_engagement_event_is_caught(tmp_path):
+    rated = next(e for e in emitted_by_engagement(tmp_path) if e["type"] == "star_rating.changed")
+    with pytest.raises(jsonschema.ValidationError):
+        validate_event({**rated, "data": {**rated["data"], "to_rating": "city_6_star"}})

@@ -72,4 +72,5 @@ class RefreshTokenRow(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(36))
 
 
-from organization.adapters import orm_members  # noqa: E402,F401
+# Every table module, so the metadata (and Alembic) knows them all.
+from organization.adapters import orm_engagement, orm_members  # noqa: E402,F401

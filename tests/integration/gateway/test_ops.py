@@ -33,6 +33,28 @@ ROUTES |= {  # members (gateway/api/members.py)
     ("/api/v1/members/export", "get"),
     ("/api/v1/access-log", "get"),
 }
+# dual registration, service reports, alliances, star ratings (gateway/api/engagement.py)
+ROUTES.update(
+    {
+        ("/api/v1/dual-registrations", "get"),
+        ("/api/v1/dual-registrations", "post"),
+        ("/api/v1/dual-registrations/{registration_id}", "get"),
+        ("/api/v1/dual-registrations/{registration_id}/end", "post"),
+        ("/api/v1/service-reports", "get"),
+        ("/api/v1/service-reports", "post"),
+        ("/api/v1/service-reports/{report_id}", "get"),
+        ("/api/v1/service-reports/{report_id}/confirm", "post"),
+        ("/api/v1/alliances", "get"),
+        ("/api/v1/alliances", "post"),
+        ("/api/v1/alliances/{membership_id}", "get"),
+        ("/api/v1/alliances/{membership_id}/leave", "post"),
+        ("/api/v1/star-ratings", "get"),
+        ("/api/v1/star-ratings", "post"),
+        ("/api/v1/star-ratings/counts", "get"),
+        ("/api/v1/star-ratings/{branch_id}", "get"),
+        ("/api/v1/star-ratings/{branch_id}/history", "get"),
+    }
+)
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 
 

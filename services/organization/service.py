@@ -14,6 +14,7 @@ from kit.entrypoints import rpc
 from kit.errors import ServiceError
 from organization import handlers
 from organization.domain.accounts import LockoutPolicy, SessionPolicy
+from organization.lists_rpc import AccountAdminRpc, FourListRpc, StreetModuleRpc
 from organization.schemas import OrgClose, OrgCreate, OrgFilter, OrgMove, OrgRename, PageQuery, SubtreeQuery
 
 
@@ -32,7 +33,7 @@ def _require_system(ctx: CallerContext) -> None:
         raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may call this")
 
 
-class OrganizationService(EventSource):
+class OrganizationService(EventSource, FourListRpc, StreetModuleRpc, AccountAdminRpc):
     name = "organization"
     if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider
         storage: Work

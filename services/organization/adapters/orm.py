@@ -70,3 +70,6 @@ class RefreshTokenRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     replaced_by: Mapped[str | None] = mapped_column(String(36))
+
+
+from organization.adapters import orm_lists  # noqa: E402,F401 - the four lists' and street modules' tables

@@ -7,9 +7,9 @@ import structlog
 from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from gateway import auth, limits, metrics, rpc
+from gateway import auth, limits, metrics, modules, rpc
+from gateway.api import accounts, four_lists, ops, orgs, streets
 from gateway.api import auth as auth_api
-from gateway.api import ops, orgs
 from gateway.config import GatewayConfig
 from gateway.errors import ProblemApi, service_error_response
 from gateway.headers import CORRELATION_HEADER, correlation_id
@@ -37,11 +37,15 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     limits.init_app(app, config)
     rpc.init_app(app, config)
     auth.init_app(app, config)
+    modules.init_app(app, config)  # after auth: gating a route needs the caller's scope
 
     api = ProblemApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(auth_api.blp)
     api.register_blueprint(orgs.blp)
+    api.register_blueprint(four_lists.blp)
+    api.register_blueprint(streets.blp)
+    api.register_blueprint(accounts.blp)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)
     app.register_error_handler(ServiceError, service_error_response)

@@ -24,7 +24,7 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.migrate import upgrade
 from kit.uow import UnitOfWork
-from organization import handlers
+from organization import handlers, street_modules
 from organization.adapters.passwords import hash_password
 from organization.adapters.repository import OrgRepository
 from organization.domain.tree import Level
@@ -125,6 +125,7 @@ class Loader:
             location=_square(street["center"]),
         )
         self.account(f"{street['code']}.secretary", f"{short}街道党工委书记", "street_secretary", node)
+        street_modules.load_defaults(self.uow, node)  # the modules each street runs (catalogue/modules.yaml)
         self.org(node, "wc", f"{short}街道党工委", Level.WORKING_COMMITTEE)
         self.org(node, "alliance", f"{short}街道党建联盟", Level.ALLIANCE)
         for i, name in enumerate(street["communities"], start=1):

@@ -218,11 +218,9 @@ class AccountAdminRepository:
         if filters.get("q"):
             query = query.where(AccountRow.username.contains(filters["q"], autoescape=True))
         rows, next_cursor = page(self.session, query, ACCOUNT_SORTS[sort], limit=limit, cursor=cursor)
-        paths = dict(
-            self.session.execute(
-                select(OrgRow.id, OrgRow.org_path).where(OrgRow.id.in_({r.org_id for r in rows if r.org_id}))
-            ).tuples()
-        )
+        ids = {r.org_id for r in rows if r.org_id}
+        found = self.session.execute(select(OrgRow.id, OrgRow.org_path).where(OrgRow.id.in_(ids)))
+        paths = {row.id: row.org_path for row in found}
         return [(_account(r), paths.get(r.org_id or "", "")) for r in rows], next_cursor
 
     def username_taken(self, username: str) -> bool:

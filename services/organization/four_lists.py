@@ -149,6 +149,13 @@ def _check_owner(uow: UnitOfWork, owner_id: str, org_id: str) -> None:
         )
 
 
+def _default_owner(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> str:
+    """The caller on their own node; on a node below, that node's secretary."""
+    if ctx.account_id and AccountAdminRepository(uow.session).account_in_node(ctx.account_id, org_id):
+        return ctx.account_id
+    return AccountAdminRepository(uow.session).secretary_of(org_id) or ""
+
+
 def create_item(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> dict[str, Any]:
     orgs = OrgRepository(uow.session)
     if data.get("org_id"):
@@ -158,7 +165,7 @@ def create_item(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> di
         node = node if node is not None and ctx.can_see(node.org_path) else None
     if node is None:
         raise OrgNotFound("organisation not found")
-    owner = str(data.get("owner_account_id") or ctx.account_id or "")
+    owner = str(data.get("owner_account_id") or _default_owner(uow, ctx, node.id))
     now = uow.clock.now()
     item = FourListItem.create(
         id=str(uuid.uuid4()),

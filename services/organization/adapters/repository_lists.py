@@ -226,6 +226,19 @@ class AccountAdminRepository:
     def username_taken(self, username: str) -> bool:
         return bool(self.session.scalar(select(func.count()).where(AccountRow.username == username)))
 
+    def secretary_of(self, org_id: str) -> str | None:
+        """The first active secretary (or district admin) account of a node, by username."""
+        return self.session.scalar(
+            select(AccountRow.id)
+            .where(
+                AccountRow.org_id == org_id,
+                AccountRow.status == "active",
+                AccountRow.role.in_(("district_admin", "street_secretary", "community_secretary")),
+            )
+            .order_by(AccountRow.username)
+            .limit(1)
+        )
+
     def account_in_node(self, account_id: str, org_id: str) -> bool:
         return (
             self.session.scalar(select(AccountRow.id).where(AccountRow.id == account_id, AccountRow.org_id == org_id))

@@ -7,10 +7,10 @@ import structlog
 from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from gateway import auth, limits, metrics, rpc
+from gateway import auth, limits, metrics, modules, rpc
+from gateway.api import accounts, four_lists, members, ops, orgs, streets
 from gateway.api import auth as auth_api
 from gateway.api import engagement as engagement_api
-from gateway.api import members, ops, orgs
 from gateway.config import GatewayConfig
 from gateway.errors import ProblemApi, service_error_response
 from gateway.headers import CORRELATION_HEADER, correlation_id
@@ -38,6 +38,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     limits.init_app(app, config)
     rpc.init_app(app, config)
     auth.init_app(app, config)
+    modules.init_app(app, config)  # after auth: gating a route needs the caller's scope
 
     api = ProblemApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -46,6 +47,9 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api.register_blueprint(members.blp)
     for blueprint in engagement_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
+    api.register_blueprint(four_lists.blp)
+    api.register_blueprint(streets.blp)
+    api.register_blueprint(accounts.blp)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)
     app.register_error_handler(ServiceError, service_error_response)

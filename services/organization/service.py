@@ -15,6 +15,7 @@ from kit.errors import ServiceError
 from organization import handlers
 from organization.domain.accounts import LockoutPolicy, SessionPolicy
 from organization.engagement_rpc import EngagementRpc
+from organization.lists_rpc import AccountAdminRpc, FourListRpc, StreetModuleRpc
 from organization.members_rpc import MemberRpc
 from organization.schemas import OrgClose, OrgCreate, OrgFilter, OrgMove, OrgRename, PageQuery, SubtreeQuery
 
@@ -34,7 +35,7 @@ def _require_system(ctx: CallerContext) -> None:
         raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may call this")
 
 
-class OrganizationService(EventSource, MemberRpc, EngagementRpc):
+class OrganizationService(EventSource, MemberRpc, EngagementRpc, FourListRpc, StreetModuleRpc, AccountAdminRpc):
     name = "organization"
     if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider
         storage: Work

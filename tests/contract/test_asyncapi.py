@@ -3,18 +3,21 @@ matches the message documented for its type (checked on envelopes from the real 
 
 import json
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import jsonschema
 import pytest
 from sqlalchemy import select
 
-from kit.clock import SystemClock
+from kit.clock import FixedClock, SystemClock
+from kit.config import Settings
 from kit.context import CallerContext
 from kit.db import Database
 from kit.migrate import upgrade
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import engagement, handlers
+from organization import accounts_admin, engagement, four_lists, handlers
+from organization.demo.__main__ import load, node_id
 from organization.domain.tree import Level
 from organization.engagement_schemas import (
     AllianceJoin,
@@ -262,3 +265,59 @@ def test_a_broken_engagement_event_is_caught(tmp_path):
     rated = next(e for e in emitted_by_engagement(tmp_path) if e["type"] == "star_rating.changed")
     with pytest.raises(jsonschema.ValidationError):
         validate_event({**rated, "data": {**rated["data"], "to_rating": "city_6_star"}})
+
+
+def emitted_by_four_lists_and_accounts(tmp_path) -> list[dict]:
+    """Every four-list event and account.disabled, from the real outbox after the demo data is loaded."""
+    url = f"sqlite:///{tmp_path / 'lists.db'}"
+    load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": url}), "Guandu@2026")
+    db = Database(url)
+    start_time = datetime(2026, 5, 10, 2, tzinfo=UTC)
+    clock = FixedClock(start_time)
+    ctx = CallerContext.system()
+
+    def run(fn):
+        with UnitOfWork(db, service="organization", clock=clock, context=ctx) as uow:
+            result = fn(uow)
+            uow.commit()
+            return result
+
+    with db.session(write=False) as session:
+        start = session.scalar(select(OutboxRow.seq).order_by(OutboxRow.seq.desc()).limit(1)) or 0
+    item = run(
+        lambda uow: four_lists.create_item(
+            uow,
+            ctx,
+            {
+                "kind": "problem",
+                "title": "河道垃圾",
+                "due_date": date(2026, 5, 11),
+                "org_id": node_id("/gd/liujia/c01/"),
+            },
+        )
+    )
+    run(lambda uow: four_lists.edit_item(uow, ctx, item["id"], {"title": "河道垃圾清理", "version": 1}))
+    run(lambda uow: four_lists.change_status(uow, ctx, item["id"], {"status": "in_progress", "version": 2}))
+    run(lambda uow: four_lists.add_note(uow, ctx, item["id"], {"text": "已联系河长"}))
+    clock.set(start_time + timedelta(days=3))
+    assert run(four_lists.scan_overdue) == 1
+    secretary = run(
+        lambda uow: accounts_admin.list_accounts(uow, ctx, {"q": "liujia.c01.secretary"})["items"][0]["account_id"]
+    )
+    run(lambda uow: accounts_admin.disable(uow, ctx, secretary, {"reason": "调离"}))
+    with db.session(write=False) as session:
+        bodies = [
+            json.loads(b)
+            for b in session.scalars(select(OutboxRow.body).where(OutboxRow.seq > start).order_by(OutboxRow.seq))
+        ]
+    db.dispose()
+    return bodies
+
+
+def test_every_four_list_and_account_event_matches_its_documented_message(tmp_path):
+    emitted = emitted_by_four_lists_and_accounts(tmp_path)
+    for envelope in emitted:
+        validate_event(envelope)
+    documented = {t for t in messages_by_type() if t.startswith(("four_list_item.", "account."))}
+    assert {e["type"] for e in emitted} == documented
+    assert [e["type"] for e in emitted].count("four_list_item.went_overdue") == 1

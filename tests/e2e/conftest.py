@@ -13,7 +13,16 @@ from kit.testing import _vhost_or_fail
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory) -> Iterator[Suite]:
     with _vhost_or_fail() as uri:
-        running = Suite(tmp_path_factory.mktemp("suite"), uri)
+        # Short caches and a quick overdue scan, so disabling an account, switching a street's module off and
+        # an item going overdue show within a second or two (the tests poll with deadlines); every test logs in
+        # from one address, so the per-address login limit is raised (tests/integration/gateway checks limits).
+        running = Suite(
+            tmp_path_factory.mktemp("suite"),
+            uri,
+            ACCOUNT_STATE_TTL="1",
+            FOUR_LISTS_OVERDUE_SCAN_SECONDS="1",
+            LOGIN_RATE_LIMIT="600/minute",
+        )
         try:
             yield running.start()
         finally:
@@ -37,6 +46,9 @@ class Client:
 
     def patch(self, path: str, **kw) -> requests.Response:
         return self.session.patch(self.base + path, timeout=30, **kw)
+
+    def put(self, path: str, **kw) -> requests.Response:
+        return self.session.put(self.base + path, timeout=30, **kw)
 
 
 @pytest.fixture(scope="session")

@@ -73,4 +73,4 @@ class RefreshTokenRow(Base):
 
 
 # Every table module, so the metadata (and Alembic) knows them all.
-from organization.adapters import orm_engagement, orm_members  # noqa: E402,F401
+from organization.adapters import orm_engagement, orm_lists, orm_members  # noqa: E402,F401

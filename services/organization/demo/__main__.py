@@ -25,13 +25,24 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.migrate import upgrade
 from kit.uow import UnitOfWork
-from organization import handlers
-from organization.adapters.orm import OrgRow
+from organization import handlers, street_modules
+from organization.adapters.orm import AccountRow, OrgRow
+from organization.adapters.orm_engagement import (
+    AllianceMembershipRow,
+    BranchRatingRow,
+    DualRegistrationRow,
+    RatingChangeRow,
+    ServiceReportRow,
+)
+from organization.adapters.orm_lists import FourListItemRow
+from organization.adapters.orm_members import MemberRow
 from organization.adapters.passwords import hash_password
 from organization.adapters.personal_data import PersonalDataCipher
 from organization.adapters.repository import OrgRepository
 from organization.bulk import TreeBuilder
+from organization.demo.engagement_load import load_engagement
 from organization.demo.generate import DEFAULT_SEED, DemoData, generate, node_id
+from organization.demo.lists_load import load_four_lists
 from organization.domain.members import Branch
 from organization.domain.tree import Level, OrgNode
 from organization.member_handlers import register_many
@@ -112,19 +123,42 @@ class Loader:
             dept = self.org(root, unit["code"], unit["name"], Level.DEPARTMENT)
             self.account(f"{unit['code']}.desk", f"{unit['name']}值班席", "department", dept, unit["code"])
         self.tree.write()
+        for node in self.tree.nodes.values():
+            if node.level is Level.STREET:  # the modules each street runs (catalogue/modules.yaml)
+                street_modules.load_defaults(self.uow, node.id, node.street_code)
         self.members()
+        self.engagement = load_engagement(self.uow, self.demo)
+        account_ids: dict[str, str] = {}
         for username, display_name, role, org, department_code in self._pending_accounts:
-            handlers.create_account(
-                self.uow,
-                username=username,
-                password="",
-                display_name=display_name,
-                role=role,
-                org_id=org.id,
-                department_code=department_code,
-                password_hash=self.password_hash,
+            account_ids[username] = self._account(username, display_name, role, org.id, department_code)
+        for extra in self.demo.accounts:  # branch secretaries, demo.member, demo.resident
+            account_ids[extra.username] = self._account(
+                extra.username, extra.display_name, extra.role, extra.org_id, None, extra.member_id
             )
-            self.accounts.append((username, role, display_name))
+        self.four_list_items = load_four_lists(self.uow, self.demo, account_ids)
+
+    def _account(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        org_id: str,
+        department_code: str | None,
+        member_id: str | None = None,
+    ) -> str:
+        created = handlers.create_account(
+            self.uow,
+            username=username,
+            password="",
+            display_name=display_name,
+            role=role,
+            org_id=org_id,
+            department_code=department_code,
+            member_id=member_id,
+            password_hash=self.password_hash,
+        )
+        self.accounts.append((username, role, display_name))
+        return str(created["account_id"])
 
     def members(self) -> None:
         """The 20,000+ generated members, registered in bulk through the members' rules and events."""
@@ -212,7 +246,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = level_counts(settings.database_url)
     print(f"organization: demo data loaded in {seconds:.1f}s ({len(accounts)} accounts, seed {seed})")
     print("organization: nodes per level: " + ", ".join(f"{level} {n}" for level, n in counts.items()))
+    print("organization: records: " + ", ".join(f"{name} {n}" for name, n in record_counts(settings.database_url)))
     return 0
+
+
+def record_counts(database_url: str) -> list[tuple[str, int]]:
+    """What the demo holds besides the tree: members, accounts, engagement, ratings, four lists."""
+    tables = (
+        ("members", MemberRow),
+        ("accounts", AccountRow),
+        ("alliance memberships", AllianceMembershipRow),
+        ("dual registrations", DualRegistrationRow),
+        ("service reports", ServiceReportRow),
+        ("rating changes", RatingChangeRow),
+        ("four-list items", FourListItemRow),
+    )
+    db = Database(database_url)
+    try:
+        with db.session(write=False) as session:
+            counts = [(name, session.scalar(select(func.count()).select_from(table)) or 0) for name, table in tables]
+            query = select(BranchRatingRow.rating, func.count()).group_by(BranchRatingRow.rating)
+            ratings = {str(rating): int(n) for rating, n in session.execute(query)}
+    finally:
+        db.dispose()
+    return counts + [(f"branches rated {rating}", n) for rating, n in sorted(ratings.items())]
 
 
 def level_counts(database_url: str) -> dict[str, int]:

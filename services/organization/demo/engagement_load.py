@@ -74,7 +74,7 @@ def load_engagement(uow: UnitOfWork, demo: DemoData) -> dict[str, int]:
         )
         if report.confirmed_on is not None:
             engagement.confirm_service_report(uow, ctx, recorded["id"])
-    for change in demo.star_rating_changes:
+    for change in demo.star_ratings:
         engagement.change_star_rating(
             uow,
             ctx,
@@ -91,5 +91,5 @@ def load_engagement(uow: UnitOfWork, demo: DemoData) -> dict[str, int]:
         "alliance memberships": len(demo.alliance_memberships),
         "dual registrations": len(demo.dual_registrations),
         "service reports": len(demo.service_reports),
-        "star rating changes": len(demo.star_rating_changes),
+        "star rating changes": len(demo.star_ratings),
     }

@@ -55,6 +55,22 @@ ROUTES.update(
         ("/api/v1/star-ratings/{branch_id}/history", "get"),
     }
 )
+ROUTES |= {  # four lists, street modules, accounts' life cycle
+    ("/api/v1/four-lists", "get"),
+    ("/api/v1/four-lists", "post"),
+    ("/api/v1/four-lists/{item_id}", "get"),
+    ("/api/v1/four-lists/{item_id}", "patch"),
+    ("/api/v1/four-lists/{item_id}/status", "post"),
+    ("/api/v1/four-lists/{item_id}/notes", "post"),
+    ("/api/v1/streets/{street_id}/modules", "get"),
+    ("/api/v1/streets/{street_id}/modules", "put"),
+    ("/api/v1/accounts", "get"),
+    ("/api/v1/accounts", "post"),
+    ("/api/v1/accounts/{account_id}", "get"),
+    ("/api/v1/accounts/{account_id}/disable", "post"),
+    ("/api/v1/accounts/{account_id}/enable", "post"),
+    ("/api/v1/accounts/{account_id}/reset-password", "post"),
+}
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 
 

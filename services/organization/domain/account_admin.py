@@ -1,0 +1,88 @@
+"""Administering accounts: which role an administrator may hand out, on which kind of node each role sits,
+and the minimum password policy. Pure rules; the use cases fetch the nodes and accounts they judge."""
+
+from __future__ import annotations
+
+import re
+
+from organization.domain.errors import OrgError
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+# role -> the levels of node an account of that role belongs to
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    "district_admin": frozenset({"district"}),
+    "street_secretary": frozenset({"street"}),
+    "community_secretary": frozenset({"community"}),
+    "branch_secretary": frozenset({"branch"}),
+    "department": frozenset({"department"}),
+    "member": frozenset({"branch", "community"}),
+    "resident": frozenset({"community"}),
+}
+# administrator's role -> the roles of the accounts they may create and manage (inside their scope)
+MANAGES: dict[str, frozenset[str]] = {
+    "system": frozenset(ROLE_LEVELS),
+    "district_admin": frozenset(ROLE_LEVELS),
+    "street_secretary": frozenset(ROLE_LEVELS) - {"district_admin"},
+}
+
+
+class AccountAdminError(OrgError):
+    code = "ACCOUNT_INVALID"
+
+
+class RoleNotGrantable(AccountAdminError):
+    kind = "forbidden"
+    code = "ACCOUNT_ROLE_FORBIDDEN"
+
+
+class WrongNodeForRole(AccountAdminError):
+    code = "ACCOUNT_NODE_NOT_ALLOWED"
+
+
+class MemberIdRequired(AccountAdminError):
+    code = "ACCOUNT_MEMBER_ID_REQUIRED"
+
+
+class PasswordTooWeak(AccountAdminError):
+    code = "PASSWORD_TOO_WEAK"
+
+
+class UsernameTaken(AccountAdminError):
+    kind = "conflict"
+    code = "ACCOUNT_USERNAME_TAKEN"
+
+
+class CannotDisableSelf(AccountAdminError):
+    code = "ACCOUNT_CANNOT_DISABLE_SELF"
+
+
+def check_may_manage(admin_role: str, target_role: str) -> None:
+    """403 for a kind of account the administrator's role may never create or manage."""
+    if target_role not in MANAGES.get(admin_role, frozenset()):
+        raise RoleNotGrantable(f"a {admin_role} may not manage {target_role} accounts")
+
+
+def check_node_for_role(role: str, level: str, member_id: str | None) -> None:
+    allowed = ROLE_LEVELS[role]
+    if level not in allowed:
+        raise WrongNodeForRole(
+            f"a {role} account belongs to a {' or '.join(sorted(allowed))} node, not a {level}",
+            {"org_id": [f"a {' or '.join(sorted(allowed))} node"]},
+        )
+    if role == "member" and not member_id:
+        raise MemberIdRequired("a member account is linked to its member", {"member_id": ["required for a member"]})
+
+
+def check_password(password: str) -> None:
+    errors = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        errors.append(f"at most {MAX_PASSWORD_LENGTH} characters")
+    if password.strip() != password or not password.strip():
+        errors.append("no leading or trailing spaces")
+    if errors:
+        raise PasswordTooWeak("the password does not meet the policy", {"password": errors})

@@ -1,0 +1,93 @@
+"""The street module catalogue (as shipped) and the account administration rules (roles, nodes, passwords)."""
+
+import pytest
+
+from organization.domain.account_admin import (
+    CannotDisableSelf,
+    MemberIdRequired,
+    PasswordTooWeak,
+    RoleNotGrantable,
+    WrongNodeForRole,
+    check_may_manage,
+    check_node_for_role,
+    check_password,
+)
+from organization.domain.modules import CatalogueInvalid, UnknownModule, catalogue_from
+from organization.street_modules import catalogue
+
+EVERY_MODULE = ["river_patrol", "whistle", "scoring", "dual_registration", "alliances", "star_ratings", "four_lists"]
+
+
+def test_the_shipped_catalogue_runs_river_patrol_in_liujia_only():
+    shipped = catalogue()
+    assert list(shipped.codes) == EVERY_MODULE
+    assert shipped.defaults_for("liujia") == EVERY_MODULE
+    assert shipped.defaults_for("taihe") == EVERY_MODULE[1:]
+
+
+def test_a_street_list_is_normalised_to_catalogue_order_and_unknown_codes_are_refused():
+    shipped = catalogue()
+    assert shipped.normalise(["four_lists", "whistle", "whistle"]) == ["whistle", "four_lists"]
+    assert shipped.normalise([]) == []
+    with pytest.raises(UnknownModule) as caught:
+        shipped.normalise(["whistle", "teleport"])
+    assert caught.value.kind == "invalid" and "teleport" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"modules": []},
+        {"modules": [{"code": "a", "name": "A"}, {"code": "a", "name": "B"}]},
+        {"modules": [{"code": "a", "name": "A", "default_streets": "some"}]},
+    ],
+)
+def test_a_broken_catalogue_is_refused(data):
+    with pytest.raises(CatalogueInvalid):
+        catalogue_from(data)
+
+
+def test_a_street_secretary_may_never_make_a_district_admin():
+    with pytest.raises(RoleNotGrantable) as caught:
+        check_may_manage("street_secretary", "district_admin")
+    assert caught.value.kind == "forbidden"
+    check_may_manage("street_secretary", "community_secretary")
+    check_may_manage("district_admin", "district_admin")
+    for role in ("community_secretary", "member", "department"):
+        with pytest.raises(RoleNotGrantable):
+            check_may_manage(role, "resident")
+
+
+@pytest.mark.parametrize(
+    ("role", "level", "member_id", "error"),
+    [
+        ("community_secretary", "community", None, None),
+        ("community_secretary", "street", None, WrongNodeForRole),
+        ("department", "department", None, None),
+        ("department", "community", None, WrongNodeForRole),
+        ("resident", "community", None, None),
+        ("resident", "branch", None, WrongNodeForRole),
+        ("member", "branch", "m-1", None),
+        ("member", "branch", None, MemberIdRequired),
+        ("district_admin", "district", None, None),
+    ],
+)
+def test_each_role_sits_on_its_kind_of_node(role, level, member_id, error):
+    if error is None:
+        check_node_for_role(role, level, member_id)
+    else:
+        with pytest.raises(error) as caught:
+            check_node_for_role(role, level, member_id)
+        assert caught.value.kind == "invalid"
+
+
+@pytest.mark.parametrize("password", ["short", "123456789", " padded-password ", "x" * 257])
+def test_weak_passwords_are_refused_with_a_field_error(password):
+    with pytest.raises(PasswordTooWeak) as caught:
+        check_password(password)
+    assert caught.value.kind == "invalid" and caught.value.errors["password"]
+
+
+def test_a_long_enough_password_passes():
+    check_password("ten-chars!")
+    assert CannotDisableSelf.kind == "invalid"

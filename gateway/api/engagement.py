@@ -15,6 +15,7 @@ from marshmallow import RAISE
 from gateway import rpc
 from gateway.auth import allow
 from gateway.headers import idempotency_key
+from gateway.modules import belongs_to
 from organization.engagement_schemas import (
     AllianceFilter,
     AllianceJoin,
@@ -75,12 +76,10 @@ star_ratings = Blueprint(
     description="Branch standardisation and star ratings, with their history",
 )
 BLUEPRINTS = (dual_registrations, service_reports, alliances, star_ratings)
-MODULE_OF_BLUEPRINT = {
-    "dual_registrations": DUAL_REGISTRATION_MODULE,
-    "service_reports": DUAL_REGISTRATION_MODULE,
-    "alliances": ALLIANCES_MODULE,
-    "star_ratings": STAR_RATINGS_MODULE,
-}
+belongs_to(dual_registrations, DUAL_REGISTRATION_MODULE)
+belongs_to(service_reports, DUAL_REGISTRATION_MODULE)
+belongs_to(alliances, ALLIANCES_MODULE)
+belongs_to(star_ratings, STAR_RATINGS_MODULE)
 
 
 def _organization(method: str, *args: Any) -> Any:

@@ -61,3 +61,29 @@ def test_a_street_without_four_lists_gets_404_on_them_while_others_keep_them(as_
         timeout=15,
         what="four lists back for taihe",
     )
+
+
+ROUTE_OF_MODULE = {
+    "dual_registration": "/api/v1/dual-registrations",
+    "alliances": "/api/v1/alliances",
+    "star_ratings": "/api/v1/star-ratings",
+}
+
+
+def test_engagement_routes_follow_their_modules(as_user):
+    """Dual registration (and its reports), alliances and star ratings are modules too."""
+    admin, taihe = as_user("district.admin"), as_user("taihe.secretary")
+    jinma = as_user("jinma.secretary")
+    try:
+        assert admin.put(f"/api/v1/streets/{TAIHE}/modules", json={"modules": ["whistle"]}).status_code == 200
+        wait_for(lambda: taihe.get("/api/v1/alliances").status_code == 404, timeout=15, what="alliances gone for taihe")
+        for route in [*ROUTE_OF_MODULE.values(), "/api/v1/service-reports"]:
+            is_problem(taihe.get(route), 404, "MODULE_NOT_RUN")
+            assert jinma.get(route).status_code == 200
+    finally:
+        admin.put(f"/api/v1/streets/{TAIHE}/modules", json={"modules": EVERY_MODULE[1:]})
+    wait_for(
+        lambda: all(taihe.get(route).status_code == 200 for route in ROUTE_OF_MODULE.values()),
+        timeout=15,
+        what="the modules back for taihe",
+    )

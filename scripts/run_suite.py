@@ -30,6 +30,8 @@ Demo accounts (password: {password}, set DEMO_PASSWORD to change it before the f
                                       {", ".join(streets)}
   <street>.c<NN>.secretary            community secretary, e.g. liujia.c01.secretary (六甲社区)
   <department>.desk                   city department desk, e.g. water.desk (水务局), cityman.desk
+  <community>.<area>.br<N>.secretary  branch secretary, e.g. liujia.c01.a1.br1.secretary (1,012 branches)
+  demo.member / demo.resident         a party member (sees only themself) and a resident of 六甲社区
 Try:  curl -s -X POST {gateway}/api/v1/auth/token -H 'Content-Type: application/json' \\
         -d '{{"username": "liujia.secretary", "password": "{password}"}}'
 Ctrl-C stops everything.

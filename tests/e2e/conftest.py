@@ -1,7 +1,9 @@
 """End-to-end: the services and the gateway run as real processes (gunicorn, kit.runner) on SQLite files and
 a private RabbitMQ virtual host; tests speak HTTP to the gateway only."""
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +29,24 @@ def suite(tmp_path_factory) -> Iterator[Suite]:
             yield running.start()
         finally:
             running.stop()
+        unmasked = unmasked_personal_data(running.workdir)
+        assert not unmasked, f"unmasked ID numbers or phones in the suite's logs: {unmasked[:5]}"
+
+
+# An 18-character ID number (last character a digit or X) or a mainland mobile number, standing alone: what a
+# masked value (530102********1234, 138****5678) never is. Hex ids and timestamps do not match either shape.
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def unmasked_personal_data(workdir: Path) -> list[str]:
+    """Every ID-number- or phone-shaped value in any log line any process of the suite wrote this session:
+    the demo's 21,000 members and every member the tests registered passed through these processes."""
+    found: list[str] = []
+    for log in sorted(workdir.glob("*.log")):
+        for number, line in enumerate(log.read_text(errors="replace").splitlines(), start=1):
+            found += [f"{log.name}:{number}: {m}" for m in ID_NUMBER.findall(line) + MOBILE.findall(line)]
+    return found
 
 
 class Client:

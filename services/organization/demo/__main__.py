@@ -77,8 +77,11 @@ def _square(center: Sequence[float], half: float = 0.03) -> dict[str, Any]:
 class Loader:
     """Builds the tree in memory through the domain (TreeBuilder), writes it in bulk, then the accounts."""
 
-    def __init__(self, uow: UnitOfWork, password_hash: str, demo: DemoData, cipher: PersonalDataCipher) -> None:
+    def __init__(
+        self, uow: UnitOfWork, password_hash: str, demo: DemoData, cipher: PersonalDataCipher, *, records: bool = True
+    ) -> None:
         self.uow = uow
+        self.records = records
         self.cipher = cipher
         self.member_count = 0
         self.ctx = CallerContext.system()
@@ -126,11 +129,13 @@ class Loader:
         for node in self.tree.nodes.values():
             if node.level is Level.STREET:  # the modules each street runs (catalogue/modules.yaml)
                 street_modules.load_defaults(self.uow, node.id, node.street_code)
-        self.members()
-        self.engagement = load_engagement(self.uow, self.demo)
         account_ids: dict[str, str] = {}
         for username, display_name, role, org, department_code in self._pending_accounts:
             account_ids[username] = self._account(username, display_name, role, org.id, department_code)
+        if not self.records:
+            return
+        self.members()
+        self.engagement = load_engagement(self.uow, self.demo)
         for extra in self.demo.accounts:  # branch secretaries, demo.member, demo.resident
             account_ids[extra.username] = self._account(
                 extra.username, extra.display_name, extra.role, extra.org_id, None, extra.member_id
@@ -214,8 +219,11 @@ def _cn(n: int) -> str:
     return "一二三四五六七八九十"[n - 1]
 
 
-def load(settings: Settings, password: str, seed: int = DEFAULT_SEED) -> tuple[bool, list[tuple[str, str, str]], float]:
-    """(loaded now?, accounts, seconds). Does nothing when the district is already there."""
+def load(
+    settings: Settings, password: str, seed: int = DEFAULT_SEED, *, records: bool = True
+) -> tuple[bool, list[tuple[str, str, str]], float]:
+    """(loaded now?, accounts, seconds). Does nothing when the district is already there. `records=False`
+    loads the tree and the secretaries' and desks' accounts only (what most service tests start from)."""
     started = time.perf_counter()
     upgrade("organization", settings.database_url)
     clock = SystemClock()
@@ -225,7 +233,8 @@ def load(settings: Settings, password: str, seed: int = DEFAULT_SEED) -> tuple[b
             if OrgRepository(uow.session).root("gd") is not None:
                 return False, [], time.perf_counter() - started
             demo = generate(seed, as_of=local_date(clock.now()))
-            loader = Loader(uow, hash_password(password), demo, PersonalDataCipher.from_env(settings.extra))
+            cipher = PersonalDataCipher.from_env(settings.extra)
+            loader = Loader(uow, hash_password(password), demo, cipher, records=records)
             loader.load(yaml.safe_load(DATA.read_text("utf-8")))
             uow.commit()
         return True, loader.accounts, time.perf_counter() - started

@@ -19,7 +19,8 @@ def _migrate(url: str) -> None:
 
 def _migrate_and_load_demo(url: str) -> None:
     upgrade("organization", url)
-    loaded, _, _ = load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": url}), "Guandu@2026")
+    settings = Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": url})
+    loaded, _, _ = load(settings, "Guandu@2026", records=False)  # the tree and its accounts; tests add the rest
     assert loaded
 
 
@@ -31,7 +32,8 @@ def org_db(database_kind: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def demo_db(database_kind: str, tmp_path: Path) -> Iterator[str]:
-    """A migrated organization database holding the Guandu demo data, copied from a session template."""
+    """A migrated organization database holding the Guandu demo tree and its secretaries' and desks'
+    accounts (not the generated members and records), copied from a session template."""
     yield from seeded_database(database_kind, "org-demo", _migrate_and_load_demo, tmp_path)
 
 

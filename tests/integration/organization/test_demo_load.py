@@ -16,7 +16,7 @@ from kit.uow import UnitOfWork
 from organization.adapters.orm import AccountRow, OrgRow
 from organization.adapters.repository import OrgRepository
 from organization.bulk import TreeBuilder
-from organization.demo.__main__ import level_counts, load, main, node_id
+from organization.demo.__main__ import level_counts, load, main, node_id, record_counts
 from organization.domain.errors import CodeTaken, LevelNotAllowed
 from organization.domain.tree import Level
 
@@ -72,9 +72,20 @@ def test_the_demo_loads_once_with_its_counts_and_one_event_per_node(org_db, caps
             if row.parent_id is not None:
                 assert row.org_path == f"{nodes[row.parent_id].org_path}{row.code}/"
                 assert row.depth == nodes[row.parent_id].depth + 1
-        # The accounts of the first demo tree are all there (87).
-        assert len(accounts) == 1 + 8 + 68 + 10
+        # The secretaries' and desks' accounts (87), a secretary per branch, demo.member and demo.resident.
+        assert len(accounts) == 1 + 8 + 68 + 10 + 1012 + 2
         assert {"district.admin", "liujia.secretary", "liujia.c01.secretary", "water.desk"} <= accounts
+        assert {"liujia.c01.a1.br1.secretary", "demo.member", "demo.resident"} <= accounts
+        records = dict(record_counts(org_db))
+        assert records["members"] == 21000 and records["accounts"] == len(accounts)
+        assert (records["branches rated city_4_star"], records["branches rated city_5_star"]) == (58, 35)
+        assert records["branches rated provincial_demonstration"] == 4
+        assert min(records["alliance memberships"], records["dual registrations"], records["service reports"]) > 700
+        with db.session(write=False) as s:
+            kinds = dict(s.execute(select(OutboxRow.event_type, func.count()).group_by(OutboxRow.event_type)).all())
+        assert kinds["member.registered"] == 21000  # every member through the registration's rules and event
+        assert kinds["star_rating.changed"] == records["rating changes"]
+        assert kinds["four_list_item.created"] == records["four-list items"]
 
         before = snapshot(db)
         loaded, accounts_now, _ = load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": org_db}), "x")

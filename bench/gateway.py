@@ -81,7 +81,9 @@ def main() -> None:
         f"{SECONDS:g} s each, {CORES} cores)"
     )
     with private_vhost() as uri, tempfile.TemporaryDirectory() as tmp:
-        suite = Suite(Path(tmp), uri, RATE_LIMIT="10000000/minute", GATEWAY_WORKERS="2", GATEWAY_THREADS="8")
+        suite = Suite(
+            Path(tmp), uri, DEMO_RECORDS="none", RATE_LIMIT="10000000/minute", GATEWAY_WORKERS="2", GATEWAY_THREADS="8"
+        )
         try:
             suite.start()
             token = suite.token("district.admin")

@@ -54,7 +54,9 @@ class SubscriberService:
 @pytest.fixture
 def suite(tmp_path):
     with _vhost_or_fail() as uri:
-        running = Suite(tmp_path, uri, RPC_TIMEOUT="3", SERVICE_CHECK_TTL="1", RATE_LIMIT="100000/minute")
+        running = Suite(
+            tmp_path, uri, DEMO_RECORDS="none", RPC_TIMEOUT="3", SERVICE_CHECK_TTL="1", RATE_LIMIT="100000/minute"
+        )
         try:
             yield running
         finally:

@@ -12,7 +12,7 @@ from organization.demo.__main__ import node_id
 @pytest.fixture
 def suite(tmp_path):
     with _vhost_or_fail() as uri:
-        running = Suite(tmp_path, uri)
+        running = Suite(tmp_path, uri, DEMO_RECORDS="none")
         try:
             yield running.start()
         finally:

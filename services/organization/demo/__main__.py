@@ -247,8 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     password = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
     seed = int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
+    records = os.environ.get("DEMO_RECORDS", "all") != "none"  # `none`: the tree and its accounts only
     settings = Settings.from_env("organization")
-    loaded, accounts, seconds = load(settings, password, seed)
+    loaded, accounts, seconds = load(settings, password, seed, records=records)
     if not loaded:
         print("organization: demo data already loaded")
         return 0

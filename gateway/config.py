@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from kit.config import DEFAULT_AMQP_URI, var_dir
+from kit.config import DEFAULT_AMQP_URI, dev_secret, var_dir
 
 MAX_ACCESS_TOKEN_TTL = 15 * 60  # ARCHITECTURE.md: access tokens live at most 15 minutes
 MAX_ACCOUNT_STATE_TTL = 30.0  # a disabled account stops working within 30 seconds
@@ -80,20 +77,3 @@ def parse_jwt_keys(value: str) -> tuple[tuple[str, str], ...]:
             raise ValueError("JWT_KEYS is a comma-separated list of kid:secret")
         keys.append((kid.strip(), secret.strip()))
     return tuple(keys)
-
-
-def dev_secret(path: Path) -> str:
-    """A development signing key kept in `var/`: made once, then shared by every worker process.
-
-    The key is written to a temporary file and hard-linked into place, which fails if another process got
-    there first: every worker ends up reading the same key, never a half-written one.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{path.name}.{os.getpid()}")
-        with os.fdopen(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        with contextlib.suppress(FileExistsError):
-            os.link(scratch, path)
-        scratch.unlink()
-    return path.read_text().strip()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,24 @@ def repo_root() -> Path:
 def var_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("GUANDU_VAR_DIR", str(repo_root() / "var")))
+
+
+def dev_secret(path: Path) -> str:
+    """A development secret (a signing or encryption key) kept in `var/`: made once, then read by every
+    process. Production sets the key in the environment instead; `var/` is never committed.
+
+    The key is written to a temporary file and hard-linked into place, which fails if another process got
+    there first: every process ends up reading the same key, never a half-written one.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(scratch, path)
+        scratch.unlink()
+    return path.read_text().strip()
 
 
 def _csv(value: str) -> tuple[str, ...]:

@@ -8,35 +8,19 @@ gateway's JWT key. A key is any string of at least 32 random characters; AES use
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kit.config import var_dir
+from kit.config import dev_secret, var_dir
 
 MIN_KEY_LENGTH = 32
 PREFIX = "v1:"  # the format of what is stored, so a later key rotation can tell the two apart
-
-
-def dev_key(path: Path) -> str:
-    """A development key kept in `var/`: made once (temporary file hard-linked into place, so concurrent
-    processes all end up with the same key), then read by every process."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{path.name}.{os.getpid()}")
-        with os.fdopen(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        with contextlib.suppress(FileExistsError):
-            os.link(scratch, path)
-        scratch.unlink()
-    return path.read_text().strip()
 
 
 @dataclass(frozen=True)
@@ -54,8 +38,8 @@ class PersonalDataCipher:
         env = os.environ if env is None else env
         folder = var_dir(env)
         return cls(
-            data_key=env.get("MEMBER_DATA_KEY") or dev_key(folder / "member-data.key"),
-            lookup_key=env.get("MEMBER_LOOKUP_KEY") or dev_key(folder / "member-lookup.key"),
+            data_key=env.get("MEMBER_DATA_KEY") or dev_secret(folder / "member-data.key"),
+            lookup_key=env.get("MEMBER_LOOKUP_KEY") or dev_secret(folder / "member-lookup.key"),
         )
 
     def _aes(self) -> AESGCM:

@@ -9,6 +9,11 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from kit.clock import SystemClock
+from kit.context import CallerContext
+from kit.db import Database
+from kit.uow import UnitOfWork
+from organization import handlers
 from organization.domain.identity import id_checksum
 
 TITLES = {
@@ -61,3 +66,25 @@ def roster(rows: list[dict[str, Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def member_account(db_url: str, member_id: str, org_id: str) -> str:
+    """A `member` account for a registered member, written straight to the database (as the demo loader
+    does); the accounts API has its own tests."""
+    db = Database(db_url)
+    username = f"m{uuid.uuid4().hex[:10]}"
+    try:
+        with UnitOfWork(db, service="organization", clock=SystemClock(), context=CallerContext.system()) as uow:
+            handlers.create_account(
+                uow,
+                username=username,
+                password="Guandu@2026",
+                display_name="党员",
+                role="member",
+                org_id=org_id,
+                member_id=member_id,
+            )
+            uow.commit()
+    finally:
+        db.dispose()
+    return username

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from kit.context import CallerContext
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.account_lifecycle import disable_account
 from organization.adapters.passwords import hash_password
@@ -23,7 +24,18 @@ from organization.domain.account_admin import (
 from organization.domain.accounts import Account
 from organization.domain.errors import AccountNotFound, OrgNotFound
 from organization.domain.tree import Level
-from organization.handlers import _is_uuid, account_read
+from organization.handlers import account_read
+
+
+def _password(data: dict[str, Any], issued: list[str]) -> str:
+    """The password asked for (checked against the policy), or a temporary one appended to `issued`."""
+    password = data.get("password")
+    if password is not None:
+        check_password(password)
+        return str(password)
+    temporary = temporary_password()
+    issued.append(temporary)
+    return temporary
 
 
 def temporary_password() -> str:
@@ -32,7 +44,7 @@ def temporary_password() -> str:
 
 
 def _load(uow: UnitOfWork, ctx: CallerContext, account_id: str) -> tuple[Account, str]:
-    found = AccountAdminRepository(uow.session).get(account_id, ctx.scope_path) if _is_uuid(account_id) else None
+    found = AccountAdminRepository(uow.session).get(account_id, ctx.scope_path) if is_uuid(account_id) else None
     if found is None:
         raise AccountNotFound("account not found")
     return found
@@ -52,12 +64,7 @@ def create_account(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any], is
     if node is None:
         raise OrgNotFound("organisation not found")
     check_node_for_role(data["role"], str(node.level), data.get("member_id"))
-    password = data.get("password")
-    if password is not None:
-        check_password(password)
-    else:
-        password = temporary_password()
-        issued.append(password)
+    password = _password(data, issued)
     if AccountAdminRepository(uow.session).username_taken(data["username"]):
         raise UsernameTaken(f"the username {data['username']!r} is taken", {"username": ["taken"]})
     account = Account(
@@ -117,12 +124,7 @@ def reset_password(
 ) -> dict[str, Any]:
     """Set the given password or a temporary one (appended to `issued`); every session of the account ends."""
     account, path = _managed(uow, ctx, account_id)
-    password = data.get("password")
-    if password is not None:
-        check_password(password)
-    else:
-        password = temporary_password()
-        issued.append(password)
+    password = _password(data, issued)
     accounts = AccountRepository(uow.session)
     accounts.set_password_hash(account.id, hash_password(password))
     account.record_success()

@@ -11,6 +11,7 @@ from typing import Any
 from kit.clock import isoformat_z
 from kit.context import CallerContext
 from kit.events import Event
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.adapters.engagement_repository import (
     AllianceRepository,
@@ -45,16 +46,8 @@ from organization.domain.errors import OrgNotFound
 from organization.domain.tree import OrgNode
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
 def _place(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> OrgNode:
-    node = OrgRepository(uow.session).get(org_id, ctx.scope_path) if _is_uuid(org_id) else None
+    node = OrgRepository(uow.session).get(org_id, ctx.scope_path) if is_uuid(org_id) else None
     if node is None:
         raise OrgNotFound("organisation not found")
     return node
@@ -197,7 +190,7 @@ def record_dual_registration(
 
 def _registration(uow: UnitOfWork, ctx: CallerContext, registration_id: str, *, for_update: bool = False) -> Any:
     repo = DualRegistrationRepository(uow.session)
-    reg = repo.get(registration_id, ctx.scope_path, for_update=for_update) if _is_uuid(registration_id) else None
+    reg = repo.get(registration_id, ctx.scope_path, for_update=for_update) if is_uuid(registration_id) else None
     if reg is None:
         raise DualRegistrationNotFound("dual registration not found")
     return repo, reg
@@ -253,7 +246,7 @@ def record_service_report(
 
 def _report(uow: UnitOfWork, ctx: CallerContext, report_id: str, *, for_update: bool = False) -> Any:
     repo = ServiceReportRepository(uow.session)
-    report = repo.get(report_id, ctx.scope_path, for_update=for_update) if _is_uuid(report_id) else None
+    report = repo.get(report_id, ctx.scope_path, for_update=for_update) if is_uuid(report_id) else None
     if report is None:
         raise ServiceReportNotFound("service report not found")
     return repo, report
@@ -326,7 +319,7 @@ def join_alliance(
 
 def _membership(uow: UnitOfWork, ctx: CallerContext, membership_id: str, *, for_update: bool = False) -> Any:
     repo = AllianceRepository(uow.session)
-    m = repo.get(membership_id, ctx.scope_path, for_update=for_update) if _is_uuid(membership_id) else None
+    m = repo.get(membership_id, ctx.scope_path, for_update=for_update) if is_uuid(membership_id) else None
     if m is None:
         raise AllianceMembershipNotFound("alliance membership not found")
     return repo, m

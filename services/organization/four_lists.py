@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kit.clock import isoformat_z
 from kit.context import CallerContext
 from kit.events import Event
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.adapters.repository import AccountRepository, OrgRepository
 from organization.adapters.repository_lists import AccountAdminRepository, FourListRepository
@@ -29,7 +30,6 @@ from organization.domain.four_lists import (
     StaleItem,
     Status,
 )
-from organization.handlers import _is_uuid
 
 OVERDUE_BATCH = 500
 
@@ -121,7 +121,7 @@ def _publish(uow: UnitOfWork, item: FourListItem, action: str) -> None:
 
 
 def _load(repo: FourListRepository, ctx: CallerContext, item_id: str) -> FourListItem:
-    item = repo.get(item_id, ctx.scope_path) if _is_uuid(item_id) else None
+    item = repo.get(item_id, ctx.scope_path) if is_uuid(item_id) else None
     if item is None:
         raise ItemNotFound("four-list item not found")
     return item
@@ -159,7 +159,7 @@ def _default_owner(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> str:
 def create_item(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> dict[str, Any]:
     orgs = OrgRepository(uow.session)
     if data.get("org_id"):
-        node = orgs.get(str(data["org_id"]), ctx.scope_path) if _is_uuid(str(data["org_id"])) else None
+        node = orgs.get(str(data["org_id"]), ctx.scope_path) if is_uuid(str(data["org_id"])) else None
     else:
         node = orgs.get_by_path(_own_path(uow, ctx))
         node = node if node is not None and ctx.can_see(node.org_path) else None

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kit.clock import isoformat_z
 from kit.context import CallerContext
 from kit.events import Event
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.adapters.engagement_repository import follow_move
 from organization.adapters.passwords import hash_password, verify_password
@@ -115,7 +116,7 @@ def _publish(uow: UnitOfWork, node: OrgNode, action: str) -> None:
 
 # -- tree ----------------------------------------------------------------------------------------------
 def _load(repo: OrgRepository, ctx: CallerContext, org_id: str, *, for_update: bool = False) -> OrgNode:
-    node = repo.get(org_id, ctx.scope_path, for_update=for_update) if _is_uuid(org_id) else None
+    node = repo.get(org_id, ctx.scope_path, for_update=for_update) if is_uuid(org_id) else None
     if node is None:
         raise OrgNotFound("organisation not found")
     return node
@@ -367,7 +368,7 @@ def revoke_session(uow: UnitOfWork, token: str) -> dict[str, Any]:
 
 def account_state(uow: UnitOfWork, account_id: str) -> dict[str, Any]:
     accounts = AccountRepository(uow.session)
-    account = accounts.get(account_id) if _is_uuid(account_id) else None
+    account = accounts.get(account_id) if is_uuid(account_id) else None
     if account is None:
         raise AccountNotFound("account not found")
     return account_read(account, accounts.org_path(account.org_id))
@@ -397,11 +398,3 @@ def _new_refresh_token(
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True

@@ -22,6 +22,7 @@ from kit.clock import isoformat_z, local_date
 from kit.context import CallerContext
 from kit.errors import ServiceError
 from kit.events import Event
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.account_lifecycle import disable_account
 from organization.adapters.member_repository import MemberRepository, Sealed, Visibility, member_row
@@ -155,23 +156,15 @@ def visibility(ctx: CallerContext) -> Visibility:
     return Visibility(ctx.scope_path)
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
 def _load(repo: MemberRepository, ctx: CallerContext, member_id: str, *, for_update: bool = False) -> Member:
-    member = repo.get(member_id, visibility(ctx), for_update=for_update) if _is_uuid(member_id) else None
+    member = repo.get(member_id, visibility(ctx), for_update=for_update) if is_uuid(member_id) else None
     if member is None:
         raise MemberNotFound("member not found")
     return member
 
 
 def _branch(repo: MemberRepository, ctx: CallerContext, branch_id: str, field_name: str = "branch_id") -> Branch:
-    branch = repo.branch(str(branch_id), ctx.scope_path) if _is_uuid(str(branch_id)) else None
+    branch = repo.branch(str(branch_id), ctx.scope_path) if is_uuid(str(branch_id)) else None
     if branch is None:
         raise ServiceError("not_found", "MEMBER_BRANCH_NOT_FOUND", "branch not found", {field_name: ["not found"]})
     return branch

@@ -11,13 +11,13 @@ import yaml
 
 from kit.context import CallerContext
 from kit.errors import ServiceError
+from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.adapters.repository import OrgRepository
 from organization.adapters.repository_lists import StreetModuleRepository
 from organization.domain.errors import OrgNotFound
 from organization.domain.modules import Catalogue, catalogue_from
 from organization.domain.tree import Level, OrgNode
-from organization.handlers import _is_uuid
 
 CATALOGUE = Path(__file__).parent / "catalogue" / "modules.yaml"
 
@@ -33,7 +33,7 @@ def _modules(repo: StreetModuleRepository, street_id: str, street_code: str) -> 
 
 
 def _street(uow: UnitOfWork, ctx: CallerContext, street_id: str) -> OrgNode:
-    node = OrgRepository(uow.session).get(street_id, ctx.scope_path) if _is_uuid(street_id) else None
+    node = OrgRepository(uow.session).get(street_id, ctx.scope_path) if is_uuid(street_id) else None
     if node is None or node.level is not Level.STREET:
         raise OrgNotFound("street not found")
     return node

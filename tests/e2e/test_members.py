@@ -14,14 +14,9 @@ from pathlib import Path
 import requests
 from openpyxl import load_workbook
 
-from kit.clock import SystemClock
-from kit.context import CallerContext
-from kit.db import Database
-from kit.uow import UnitOfWork
-from organization import handlers
 from organization.demo.__main__ import node_id
 from tests.e2e.test_orgs import is_problem
-from tests.member_data import id_number, member_body, phone, roster, unique_seed
+from tests.member_data import id_number, member_account, member_body, phone, roster, unique_seed
 
 BR1 = node_id("/gd/liujia/c01/br1/")
 BR2 = node_id("/gd/liujia/c01/br2/")
@@ -58,27 +53,6 @@ def reveal(client, member_id: str) -> requests.Response:
     return client.get(
         f"/api/v1/members/{member_id}", params={"reveal": "true"}, headers={"X-Correlation-ID": correlation}
     )
-
-
-def member_account(suite, member_id: str, org_id: str) -> str:
-    """A `member` account for a registered member, written as an admin's tool would (straight to the db)."""
-    db = Database(suite.env["ORGANIZATION_DATABASE_URL"])
-    username = f"m{uuid.uuid4().hex[:10]}"
-    try:
-        with UnitOfWork(db, service="organization", clock=SystemClock(), context=CallerContext.system()) as uow:
-            handlers.create_account(
-                uow,
-                username=username,
-                password="Guandu@2026",
-                display_name="党员",
-                role="member",
-                org_id=org_id,
-                member_id=member_id,
-            )
-            uow.commit()
-    finally:
-        db.dispose()
-    return username
 
 
 def test_register_update_transfer_leave(as_user):
@@ -122,7 +96,7 @@ def test_a_member_sees_only_themself_and_leaving_ends_their_login(suite, as_user
     admin = as_user("district.admin")
     me = register(admin, BR1)
     other = register(admin, BR1)
-    username = member_account(suite, me["id"], BR1)
+    username = member_account(suite.env["ORGANIZATION_DATABASE_URL"], me["id"], BR1)
     member = as_user(username)
     listed = seen(member.get("/api/v1/members", params={"limit": 100})).json()["items"]
     assert [m["id"] for m in listed] == [me["id"]]

@@ -12,16 +12,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
-from kit.clock import SystemClock
 from kit.context import CallerContext
 from kit.db import Database
 from kit.errors import ServiceError
 from kit.orm import AuditEntry, IdempotencyRecord, OutboxRow
-from kit.uow import UnitOfWork
-from organization import handlers
 from organization.adapters.orm_members import AccessLogRow, MemberRow
 from organization.demo.__main__ import node_id
-from tests.member_data import id_number, member_body, phone, roster, unique_seed
+from tests.member_data import id_number, member_account, member_body, phone, roster, unique_seed
 
 BR1 = node_id("/gd/liujia/c01/br1/")
 BR2 = node_id("/gd/liujia/c01/br2/")
@@ -52,27 +49,6 @@ def fails(code: str, call, *args):
 
 def wrong_checksum(number: str) -> str:
     return number[:-1] + ("1" if number[-1] == "0" else "0")
-
-
-def member_account(db_url: str, member_id: str, org_id: str) -> str:
-    """A `member` account for a registered member (accounts are created by admins; here straight in the db)."""
-    db = Database(db_url)
-    username = f"m{uuid.uuid4().hex[:10]}"
-    try:
-        with UnitOfWork(db, service="organization", clock=SystemClock(), context=CallerContext.system()) as uow:
-            handlers.create_account(
-                uow,
-                username=username,
-                password="Guandu@2026",
-                display_name="党员",
-                role="member",
-                org_id=org_id,
-                member_id=member_id,
-            )
-            uow.commit()
-    finally:
-        db.dispose()
-    return username
 
 
 def test_register_read_masked_and_reveal_with_an_access_log(rpc, as_user, demo_db):

@@ -109,7 +109,8 @@ class FourListRpc:
         with self.storage.read(ctx) as uow:
             return four_lists.list_items(uow, ctx, data)
 
-    @ConfiguredTimer.decorator(setting=OVERDUE_INTERVAL_SETTING, default=60.0)  # type: ignore[untyped-decorator]
+    # eager: a service (re)started after items fell due flags them at once, not an interval later
+    @ConfiguredTimer.decorator(setting=OVERDUE_INTERVAL_SETTING, default=60.0, eager=True)  # type: ignore[untyped-decorator]
     def flag_overdue_four_list_items(self) -> int:
         with self.storage.unit(CallerContext.system()) as uow:
             flagged = four_lists.scan_overdue(uow)

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import io
 import json
-import os
 import tarfile
 import urllib.request
 from functools import cache
@@ -22,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from kit.config import repo_root, var_dir
+from kit.testing import IN_CI
 
 DOC = repo_root() / "docs" / "asyncapi.yaml"
 ENVELOPE = repo_root() / "services" / "kit" / "schemas" / "cloudevent.schema.json"
@@ -46,9 +46,9 @@ def official_schema() -> dict[str, Any]:
                 blob = response.read()
         except OSError as exc:
             message = f"cannot fetch the AsyncAPI 3.0.0 schema from {SPECS_URL}: {exc}"
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            if IN_CI:
                 pytest.fail(message)
-            pytest.skip(message)
+            pytest.skip(message)  # offline on a developer's machine only; CI must validate
         digest = base64.b64encode(hashlib.sha512(blob).digest()).decode()
         assert digest == SPECS_SHA512, "the downloaded @asyncapi/specs package is not the pinned one"
         with tarfile.open(fileobj=io.BytesIO(blob)) as archive:

@@ -56,18 +56,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(service_class(args.service))
 
-    stopping: list[object] = []
+    stop_requested = False
+    started = False
 
     def shutdown(*_: object) -> None:
         # Once only: a second runner.stop() while the first is under way never returns, and signals do come
-        # twice (honcho signals the process group, and scripts/slot.py forwards the same signal).
-        if not stopping:
-            stopping.append(eventlet.spawn(runner.stop))
+        # twice (honcho signals the process group, and scripts/slot.py forwards the same signal). Not before
+        # runner.start() has returned either: a stop racing the extensions' start hangs just the same.
+        nonlocal stop_requested
+        if not stop_requested:
+            stop_requested = True
+            if started:
+                eventlet.spawn(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    started = True
     log.info("service started", service=args.service, streets=list(settings.streets.streets))
+    if stop_requested:
+        eventlet.spawn(runner.stop)
     runner.wait()
     log.info("service stopped", service=args.service)
 

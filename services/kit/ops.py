@@ -33,6 +33,9 @@ class OpsServer(SharedExtension):
         self.checks: dict[str, Check] = {}
         self._ready_cache: tuple[float, dict[str, bool]] = (0.0, {})
         self._server: Any = None
+        # kit.runner's to set: True once the whole container has started, False again as soon as it stops.
+        # Until then /readyz answers 503 even when the broker and database are fine.
+        self.serving = False
 
     def setup(self) -> None:
         settings = settings_of(self.container)
@@ -69,10 +72,10 @@ class OpsServer(SharedExtension):
     def readiness(self) -> dict[str, bool]:
         stamp, cached = self._ready_cache
         if time.monotonic() - stamp < READY_CACHE_SECONDS:
-            return cached
+            return cached | {"serving": self.serving}
         states = {name: _safe(check) for name, check in self.checks.items()}
         self._ready_cache = (time.monotonic(), states)
-        return states
+        return states | {"serving": self.serving}
 
     def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -28,6 +28,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from kit.config import Settings  # noqa: E402
 from kit.logs import configure_logging, get_logger  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
+from kit.ops import OpsServer  # noqa: E402
 
 log = get_logger("kit.runner")
 
@@ -59,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     stop_requested = False
     started = False
 
+    def serving(state: bool) -> None:
+        for container in runner.containers:
+            for extension in container.extensions:
+                if isinstance(extension, OpsServer):
+                    extension.serving = state
+
     def shutdown(*_: object) -> None:
         # Once only: a second runner.stop() while the first is under way never returns, and signals do come
         # twice (honcho signals the process group, and scripts/slot.py forwards the same signal). Not before
@@ -66,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         nonlocal stop_requested
         if not stop_requested:
             stop_requested = True
+            serving(False)
             if started:
                 eventlet.spawn(runner.stop)
 
@@ -76,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     log.info("service started", service=args.service, streets=list(settings.streets.streets))
     if stop_requested:
         eventlet.spawn(runner.stop)
+    else:
+        serving(True)
     runner.wait()
     log.info("service stopped", service=args.service)
 

@@ -96,4 +96,4 @@ def test_each_service_serves_its_own_metrics_and_probes(suite, as_user):
     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"broker": True, "database": True}
+    assert ready.json()["checks"] == {"broker": True, "database": True, "serving": True}

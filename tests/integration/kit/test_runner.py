@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from kit.harness import Process
 from kit.testing import service_process, wait_for, wait_ready
@@ -35,7 +36,9 @@ def assert_stops_cleanly(process: Process) -> None:
 def test_a_second_sigterm_during_shutdown_does_not_hang_the_service(amqp_uri: str, tmp_path: Path):
     process = organization(amqp_uri, tmp_path)
     try:
-        wait_ready(f"http://127.0.0.1:{process.metrics_port}/readyz", process)  # type: ignore[attr-defined]
+        ready = f"http://127.0.0.1:{process.metrics_port}/readyz"  # type: ignore[attr-defined]
+        wait_ready(ready, process)
+        assert requests.get(ready, timeout=5).json()["checks"]["serving"] is True
         assert process.popen is not None
         process.popen.send_signal(signal.SIGTERM)
         wait_for(lambda: "stopping services" in process.log_tail(), timeout=10, what="the stop to begin")

@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 
 class Database:
@@ -55,6 +57,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def flush_or(session: Session, conflict: Exception) -> None:
+    """Flush; a concurrent twin that won a race on a unique key (or a row version) becomes `conflict`, the
+    domain's own error, instead of a bare database error. The session must then be rolled back."""
+    try:
+        session.flush()
+    except (IntegrityError, StaleDataError):
+        raise conflict from None
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,15 +61,53 @@ def migration_lock(db: Database) -> Iterator[Connection | None]:
 
 
 def upgrade(service: str, url: str, revision: str = "heads") -> None:
+    _migrate(service, url, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(service: str, url: str, revision: str) -> None:
+    """Step back to `revision` (an operator's tool, and the tests' way to prove a migration keeps data)."""
+    _migrate(service, url, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _migrate(service: str, url: str, run: Callable[[Config], None]) -> None:
     db = Database(url)
     try:
-        with migration_lock(db):
+        with migration_lock(db), _one_transaction(db) as conn:
             cfg = alembic_config(service, url)
-            with db.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
+            cfg.attributes["connection"] = conn
+            run(cfg)
     finally:
         db.dispose()
+
+
+class DanglingReferences(RuntimeError):
+    """After a migration on SQLite, rows refer to rows that do not exist; nothing was changed."""
+
+
+@contextmanager
+def _one_transaction(db: Database) -> Iterator[Connection]:
+    """The whole upgrade in one transaction. On SQLite a table gains a constraint by being rebuilt, which
+    foreign keys that are on would refuse (dropping a referenced table) or silently break, so they are off
+    while it runs and checked before it commits (https://www.sqlite.org/lang_altertable.html, "otherwise")."""
+    if db.is_postgres:
+        with db.engine.begin() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        sqlite = conn.connection.driver_connection
+        assert sqlite is not None
+        sqlite.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or SQLite ignores it
+        try:
+            with conn.begin():
+                yield conn
+                dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if dangling:
+                    raise DanglingReferences(
+                        f"{len(dangling)} rows refer to rows that do not exist, e.g. (table, rowid, refers to): "
+                        f"{[tuple(row[:3]) for row in dangling[:5]]}; fix them and start again"
+                    )
+        finally:
+            sqlite.execute("PRAGMA foreign_keys=ON")
 
 
 def run_env(metadata: Sequence[MetaData]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kit.bulk import insert_many
 from kit.clock import Clock
 from kit.context import CallerContext
 from kit.db import Database
@@ -128,22 +129,10 @@ class UnitOfWork:
         session = self.session
         session.flush()
         now = self.clock.now()
-        for event in self._events:
-            env = envelope(event, source_service=self.service, correlation_id=self.context.correlation_id)
-            for exchange, routing_key, body in routes(event, env, self.service):
-                session.add(
-                    OutboxRow(
-                        event_id=env["id"],
-                        event_type=event.type,
-                        exchange=exchange,
-                        routing_key=routing_key,
-                        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                        occurred_at=event.time,
-                        created_at=now,
-                    )
-                )
+        # Core executemany, not ORM objects: a loader's one transaction may hold tens of thousands of each.
+        insert_many(session, OutboxRow, self._outbox_rows(now))
         if self._audit:
-            self._write_audit(session, now)
+            insert_many(session, AuditEntry, self._audit_rows(session, now))
         if self._inbox:
             session.add(InboxEntry(consumer=self._inbox[0], event_id=self._inbox[1], handled_at=now))
         try:
@@ -164,34 +153,41 @@ class UnitOfWork:
         with self.db.session(write=False) as fresh:
             return fresh.get(InboxEntry, self._inbox) is not None
 
-    def _write_audit(self, session: Session, now: Any) -> None:
+    def _outbox_rows(self, now: Any) -> Iterator[dict[str, Any]]:
+        for event in self._events:
+            env = envelope(event, source_service=self.service, correlation_id=self.context.correlation_id)
+            for exchange, routing_key, body in routes(event, env, self.service):
+                yield {
+                    "event_id": env["id"],
+                    "event_type": event.type,
+                    "exchange": exchange,
+                    "routing_key": routing_key,
+                    "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    "occurred_at": event.time,
+                    "created_at": now,
+                }
+
+    def _audit_rows(self, session: Session, now: Any) -> Iterator[dict[str, Any]]:
+        """The entries, each chained to the one before by its hash (rows are inserted in this order)."""
         if self.db.is_postgres:
             # One writer at a time extends the chain (released at commit).
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext('kit_audit'))"))
         prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS_HASH
+        actor = {"actor_account_id": self.context.account_id, "actor_role": self.context.role}
         for entry in self._audit:
-            payload = {
-                "occurred_at": now.isoformat(),
-                "actor_account_id": self.context.account_id,
-                "actor_role": self.context.role,
-                **entry,
-                "correlation_id": self.context.correlation_id,
-            }
+            payload = {"occurred_at": now.isoformat(), **actor, **entry, "correlation_id": self.context.correlation_id}
             digest = hashlib.sha256((prev + canonical_json(payload)).encode()).hexdigest()
-            session.add(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_account_id=self.context.account_id,
-                    actor_role=self.context.role,
-                    action=entry["action"],
-                    subject_type=entry["subject_type"],
-                    subject_id=entry["subject_id"],
-                    data=canonical_json(entry["data"]),
-                    correlation_id=self.context.correlation_id,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
+            yield {
+                "occurred_at": now,
+                **actor,
+                "action": entry["action"],
+                "subject_type": entry["subject_type"],
+                "subject_id": entry["subject_id"],
+                "data": canonical_json(entry["data"]),
+                "correlation_id": self.context.correlation_id,
+                "prev_hash": prev,
+                "hash": digest,
+            }
             prev = digest
 
 

@@ -11,6 +11,7 @@ from kit.context import CallerContext
 from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.account_lifecycle import disable_account
+from organization.adapters.member_repository import MemberRepository, Visibility
 from organization.adapters.passwords import hash_password
 from organization.adapters.repository import AccountRepository, OrgRepository
 from organization.adapters.repository_lists import AccountAdminRepository
@@ -18,6 +19,7 @@ from organization.domain.account_admin import (
     CannotDisableSelf,
     UsernameTaken,
     check_may_manage,
+    check_member_link,
     check_node_for_role,
     check_password,
 )
@@ -65,6 +67,10 @@ def create_account(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any], is
         raise OrgNotFound("organisation not found")
     check_node_for_role(data["role"], str(node.level), data.get("member_id"))
     password = _password(data, issued)
+    if data.get("member_id") is not None:
+        member_id, members = str(data["member_id"]), MemberRepository(uow.session)
+        member = members.get(member_id, Visibility(ctx.scope_path)) if is_uuid(member_id) else None
+        check_member_link(node.org_path, member)
     if AccountAdminRepository(uow.session).username_taken(data["username"]):
         raise UsernameTaken(f"the username {data['username']!r} is taken", {"username": ["taken"]})
     account = Account(

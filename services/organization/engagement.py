@@ -19,6 +19,7 @@ from organization.adapters.engagement_repository import (
     RatingRepository,
     ServiceReportRepository,
 )
+from organization.adapters.member_repository import MemberRepository
 from organization.adapters.repository import OrgRepository
 from organization.domain.engagement import (
     RECORDERS,
@@ -173,6 +174,7 @@ def record_dual_registration(
         organisation=_organisation(data.get("organisation")),
         member_id=data.get("member_id"),
         member_name=data.get("member_name"),
+        member_status=MemberRepository(uow.session).status_of(data["member_id"]) if data.get("member_id") else None,
         registered_on=data["registered_on"],
         ended_on=data.get("ended_on"),
         open_identities=repo.open_identities(community.id),

@@ -217,7 +217,7 @@ def _register(
     check_personal_data(id_number, phone)
     sealed_id = seal(cipher, "id_number", id_number)
     if repo.id_number_taken([sealed_id.hash]):
-        raise DuplicateIdNumber("a member with this ID number is already registered", {"id_number": ["registered"]})
+        raise DuplicateIdNumber()
     sealed_phone = seal(cipher, "phone", phone) if phone else None
     member = Member.register(
         id=member_id or str(uuid.uuid4()),

@@ -16,7 +16,8 @@ from kit.db import Database
 from kit.migrate import upgrade
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import accounts_admin, engagement, four_lists, handlers
+from organization import accounts_admin, engagement, four_lists, handlers, member_handlers
+from organization.adapters.personal_data import PersonalDataCipher
 from organization.demo.__main__ import load, node_id
 from organization.domain.tree import Level
 from organization.engagement_schemas import (
@@ -27,6 +28,9 @@ from organization.engagement_schemas import (
     StarRatingChange,
 )
 from tests.contract.asyncapi import document, messages_by_type, official_schema, validate_event
+from tests.member_data import id_number, phone
+
+CIPHER = PersonalDataCipher("d" * 32, "l" * 32)
 
 
 def test_the_document_is_valid_asyncapi_3():
@@ -101,17 +105,10 @@ def test_an_event_that_breaks_its_contract_is_caught(tmp_path):
 
 def emitted_for_members(tmp_path) -> list[dict]:
     """member.registered, member.transferred and member.left from the real handlers' outbox rows."""
-    from datetime import date
-
-    from organization import member_handlers
-    from organization.adapters.personal_data import PersonalDataCipher
-    from tests.member_data import id_number, phone
-
     url = f"sqlite:///{tmp_path / 'members.db'}"
     upgrade("organization", url)
     db = Database(url)
     ctx = CallerContext.system()
-    cipher = PersonalDataCipher("d" * 32, "l" * 32)
 
     def unit():
         return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
@@ -132,7 +129,7 @@ def emitted_for_members(tmp_path) -> list[dict]:
         uow.commit()
     with unit() as uow:
         body = {"branch_id": paths["liujia"]["id"], "name": "契约", "id_number": id_number(7), "phone": phone(7)}
-        member = member_handlers.register_member(uow, ctx, {**body, "joined_party_on": date(2010, 1, 1)}, cipher)
+        member = member_handlers.register_member(uow, ctx, {**body, "joined_party_on": date(2010, 1, 1)}, CIPHER)
         member_handlers.transfer_member(
             uow,
             ctx,
@@ -187,6 +184,8 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
         community = org(street, "c01", "六甲社区", "community")
         bpc = org(community, "bpc", "六甲社区大党委", "big_party_committee")
         branch = org(community, "br1", "六甲社区第一党支部", "branch")
+        body = {"branch_id": branch["id"], "name": "张三", "id_number": id_number(8)}
+        registered = member_handlers.register_member(uow, ctx, body | {"joined_party_on": date(2010, 1, 1)}, CIPHER)
         member = engagement.record_dual_registration(
             uow,
             ctx,
@@ -194,7 +193,7 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
                 {
                     "community_id": community["id"],
                     "registrant_kind": "member",
-                    "member_id": str(uuid.uuid4()),
+                    "member_id": registered["id"],
                     "member_name": "张三",
                     "registered_on": "2026-01-01",
                 }
@@ -246,7 +245,8 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
         )
         uow.commit()
     with db.session(write=False) as session:
-        query = select(OutboxRow.body).where(OutboxRow.event_type.not_like("org.%")).order_by(OutboxRow.seq)
+        others = OutboxRow.event_type.not_like("org.%") & OutboxRow.event_type.not_like("member.%")
+        query = select(OutboxRow.body).where(others).order_by(OutboxRow.seq)
         bodies = [json.loads(b) for b in session.scalars(query)]
     db.dispose()
     return bodies

@@ -88,6 +88,7 @@ def test_other_roles_may_not_manage_accounts(as_user, who):
         ({"role": "emperor"}, "VALIDATION_FAILED"),
         ({"role": "community_secretary"}, "ACCOUNT_NODE_NOT_ALLOWED"),  # the node is a branch
         ({"role": "member"}, "ACCOUNT_MEMBER_ID_REQUIRED"),
+        ({"role": "resident", "org_id": node_id("/gd/xiaobanqiao/c01/")}, "ACCOUNT_MEMBER_NOT_LINKABLE"),  # m-123
         ({"username": "No Spaces"}, "VALIDATION_FAILED"),
         ({"is_admin": True}, "VALIDATION_FAILED"),
     ],
@@ -104,6 +105,40 @@ def test_bad_input_is_422_and_changes_nothing(as_user, body, code):
     }
     is_problem(street.post(ACCOUNTS, json=full), 422, code)
     assert usernames(street, q="bad.input") == []
+
+
+def a_member_of(client, branch: str) -> str:
+    listed = client.get("/api/v1/members", params={"branch_id": node_id(branch), "limit": 1})
+    assert listed.status_code == 200 and listed.json()["items"], listed.text
+    return str(listed.json()["items"][0]["id"])
+
+
+def test_a_member_account_acts_only_as_a_current_member_of_its_branch_in_the_admins_scope(suite, as_user):
+    """Whoever holds a member account reads that member's record: an administrator may not link one to a
+    member outside their scope, nor hang it on another branch, nor link a member who has left."""
+    street = as_user("xiaobanqiao.secretary")
+    mine = a_member_of(street, "/gd/xiaobanqiao/c01/br1/")
+    elsewhere = a_member_of(as_user("district.admin"), "/gd/liujia/c01/br1/")
+    name = f"xbq.member.{uuid.uuid4().hex[:6]}"
+
+    def body(member_id: str, branch: str = "/gd/xiaobanqiao/c01/br1/") -> dict:
+        return {"username": name, "display_name": "党员", "role": "member", "org_id": node_id(branch)} | {
+            "member_id": member_id
+        }
+
+    refused = is_problem(street.post(ACCOUNTS, json=body(elsewhere)), 422, "ACCOUNT_MEMBER_NOT_LINKABLE")
+    assert refused["errors"] == {"member_id": ["not found"]}
+    refused = is_problem(street.post(ACCOUNTS, json=body(mine, "/gd/xiaobanqiao/c01/br2/")), 422)
+    assert refused["errors"] == {"org_id": ["the member's branch or above"]}
+    assert usernames(street, q=name) == []
+
+    created = street.post(ACCOUNTS, json=body(mine))
+    assert created.status_code == 201, created.text
+    member = login(suite, name, created.json()["temporary_password"]).json()["access_token"]
+    seen = requests.get(
+        f"{suite.base_url}/api/v1/members", headers={"Authorization": f"Bearer {member}"}, timeout=10
+    ).json()["items"]
+    assert [m["id"] for m in seen] == [mine]
 
 
 def test_a_taken_username_is_409(as_user):

@@ -57,16 +57,15 @@ def test_register_report_confirm_and_see_who_has_not_reported(as_user):
     assert created.status_code == 201, created.text
     reg = created.json()
     assert created.headers["Location"].endswith(f"/api/v1/dual-registrations/{reg['id']}")
-    member = c03.post(
-        "/api/v1/dual-registrations",
-        json={
-            "community_id": LIUJIA_C03,
-            "registrant_kind": "member",
-            "member_id": "demo-m-77",
-            "member_name": "王五",
-            "registered_on": "2026-02-01",
-        },
-    ).json()
+    # An in-service member of a branch elsewhere registers where they live: a real, current member.
+    listed = as_user("district.admin").get("/api/v1/members", params={"branch_id": GUANSHANG_C02_BR1, "limit": 1})
+    teacher = listed.json()["items"][0]
+    as_member = {"community_id": LIUJIA_C03, "registrant_kind": "member", "registered_on": "2026-02-01"}
+    invented = as_member | {"member_id": "demo-m-77", "member_name": "王五"}
+    refused = c03.post("/api/v1/dual-registrations", json=invented)
+    assert is_problem(refused, 422, "DUAL_REGISTRATION_REGISTRANT_INVALID")["errors"] == {"member_id": ["not a member"]}
+    real = as_member | {"member_id": teacher["id"], "member_name": teacher["name"]}
+    member = c03.post("/api/v1/dual-registrations", json=real).json()
     is_problem(
         c03.post(
             "/api/v1/dual-registrations",

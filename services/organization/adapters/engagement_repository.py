@@ -7,10 +7,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
+from kit.db import flush_or
 from kit.pagination import Order, page
 from organization.adapters.orm import OrgRow
 from organization.adapters.orm_engagement import (
@@ -38,14 +37,6 @@ from organization.domain.engagement import (
     period_bounds,
 )
 from organization.domain.tree import Level, MovePlan
-
-
-def _flush(session: Session, conflict: Exception) -> None:
-    """Flush; a twin that won a race on a unique key (or a version) becomes the domain's conflict."""
-    try:
-        session.flush()
-    except (IntegrityError, StaleDataError):
-        raise conflict from None
 
 
 def _under(column: Any, scope: str) -> Any:
@@ -139,7 +130,7 @@ class DualRegistrationRepository:
                 recorded_by=reg.recorded_by,
             )
         )
-        _flush(self.session, AlreadyRegistered("this registrant is already registered with the community"))
+        flush_or(self.session, AlreadyRegistered("this registrant is already registered with the community"))
 
     def save(self, reg: DualRegistration) -> None:
         row = self.session.get(DualRegistrationRow, reg.id)
@@ -217,7 +208,7 @@ class ServiceReportRepository:
                 recorded_by=report.recorded_by,
             )
         )
-        _flush(self.session, ReportExists(f"a report for {report.period} is already recorded"))
+        flush_or(self.session, ReportExists(f"a report for {report.period} is already recorded"))
 
     def save_confirmation(self, report: ServiceReport) -> None:
         row = self.session.get(ServiceReportRow, report.id)
@@ -302,7 +293,7 @@ class AllianceRepository:
                 recorded_by=m.recorded_by,
             )
         )
-        _flush(self.session, AlreadyJoined(f"{m.organisation.name} is already a member here"))
+        flush_or(self.session, AlreadyJoined(f"{m.organisation.name} is already a member here"))
 
     def save(self, m: AllianceMembership) -> None:
         row = self.session.get(AllianceMembershipRow, m.id)
@@ -408,7 +399,7 @@ class RatingRepository:
                 recorded_at=change.recorded_at,
             )
         )
-        _flush(self.session, RatingConflict("another decision on this branch came first: reload and try again"))
+        flush_or(self.session, RatingConflict("another decision on this branch came first: reload and try again"))
 
     def history(self, branch_id: str, filters: dict[str, Any]) -> tuple[list[RatingChange], str | None]:
         query = select(RatingChangeRow).where(RatingChangeRow.branch_id == branch_id)

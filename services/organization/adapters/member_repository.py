@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from kit.db import flush_or
 from kit.pagination import Order, page
 from organization.adapters.orm import OrgRow
 from organization.adapters.orm_members import AccessLogRow, MemberRow, MemberTransferRow
-from organization.domain.members import Branch, Member
+from organization.domain.members import Branch, DuplicateIdNumber, Member
 
 MEMBER_ORDER: Order = [(MemberRow.name, False), (MemberRow.id, False)]
 ACCESS_ORDER: Order = [(AccessLogRow.seq, True)]
@@ -105,6 +106,11 @@ class MemberRepository:
         row = self.session.scalar(query)
         return to_member(row) if row is not None else None
 
+    def status_of(self, member_id: str) -> str | None:
+        """A member's status wherever they are ("active", "left"), or None for no such member: for a record
+        that names a member outside the caller's scope (an in-service member registering where they live)."""
+        return self.session.scalar(select(MemberRow.status).where(MemberRow.id == member_id))
+
     def sealed(self, member_id: str) -> tuple[str, str | None]:
         """The ciphertexts of a member's ID number and phone (only for a caller already allowed to reveal)."""
         row = self.session.get(MemberRow, member_id)
@@ -121,7 +127,8 @@ class MemberRepository:
 
     def add(self, member: Member, id_number: Sealed, phone: Sealed | None) -> None:
         self.session.add(MemberRow(**member_row(member, id_number, phone)))
-        self.session.flush()
+        # The handler checked the ID number first; a concurrent registration of the same one can still win.
+        flush_or(self.session, DuplicateIdNumber())
 
     def save(self, member: Member, phone: Sealed | None = None, *, phone_removed: bool = False) -> None:
         """Write back a changed member; the row's version must still be the one it was loaded at."""

@@ -51,7 +51,7 @@ class AccountRow(Base):
     role: Mapped[str] = mapped_column(String(32))
     org_id: Mapped[str | None] = mapped_column(ForeignKey("org_nodes.id"), index=True)
     department_code: Mapped[str | None] = mapped_column(String(32))
-    member_id: Mapped[str | None] = mapped_column(String(36))
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"))  # the member this account acts as
     status: Mapped[str] = mapped_column(String(16))
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

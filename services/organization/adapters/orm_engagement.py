@@ -32,8 +32,7 @@ class DualRegistrationRow(Base):
     organisation_name: Mapped[str | None] = mapped_column(String(200), index=True)
     organisation_kind: Mapped[str | None] = mapped_column(String(16))
     credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
-    # The members table belongs to another part of the service: a plain id, no foreign key.
-    member_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), index=True)
     member_name: Mapped[str | None] = mapped_column(String(100))
     registered_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)

@@ -71,7 +71,7 @@ class AccessLogRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     account_id: Mapped[str | None] = mapped_column(String(36), index=True)
     role: Mapped[str] = mapped_column(String(32))
-    member_id: Mapped[str] = mapped_column(String(36), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
     fields: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(16))
     correlation_id: Mapped[str] = mapped_column(String(64))

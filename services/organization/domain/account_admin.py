@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from organization.domain.errors import OrgError
+from organization.domain.members import Member
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -46,6 +47,10 @@ class MemberIdRequired(AccountAdminError):
     code = "ACCOUNT_MEMBER_ID_REQUIRED"
 
 
+class MemberNotLinkable(AccountAdminError):
+    code = "ACCOUNT_MEMBER_NOT_LINKABLE"
+
+
 class PasswordTooWeak(AccountAdminError):
     code = "PASSWORD_TOO_WEAK"
 
@@ -74,6 +79,19 @@ def check_node_for_role(role: str, level: str, member_id: str | None) -> None:
         )
     if role == "member" and not member_id:
         raise MemberIdRequired("a member account is linked to its member", {"member_id": ["required for a member"]})
+
+
+def check_member_link(node_path: str, member: Member | None) -> None:
+    """An account that acts as a member (`member_id`) names a current member the administrator can see, and
+    sits on that member's branch or a node above it: otherwise its holder would read another's record."""
+    if member is None:
+        raise MemberNotLinkable("no member with this id in your scope", {"member_id": ["not found"]})
+    if member.status != "active":
+        raise MemberNotLinkable("the member has left", {"member_id": ["has left"]})
+    if not member.org_path.startswith(node_path):
+        raise MemberNotLinkable(
+            "the account's node is not the member's branch or above it", {"org_id": ["the member's branch or above"]}
+        )
 
 
 def check_password(password: str) -> None:

@@ -207,6 +207,7 @@ class DualRegistration:
         organisation: Organisation | None,
         member_id: str | None,
         member_name: str | None,
+        member_status: str | None,
         registered_on: date,
         ended_on: date | None,
         open_identities: set[str],
@@ -223,6 +224,9 @@ class DualRegistration:
                 "a member's registration names the member",
                 {"member_id": ["required for a member"], "member_name": ["required for a member"]},
             )
+        if registrant_kind == RegistrantKind.MEMBER and member_status != "active":
+            problem = "not a member" if member_status is None else "has left"
+            raise RegistrantInvalid("no current party member has this id", {"member_id": [problem]})
         if registrant_kind == RegistrantKind.ORGANISATION and (member_id or member_name):
             raise RegistrantInvalid(
                 "an organisation's registration names no member", {"member_id": ["only for a member"]}

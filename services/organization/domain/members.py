@@ -60,6 +60,9 @@ class DuplicateIdNumber(MemberError):
     kind = "conflict"
     code = "MEMBER_ID_NUMBER_TAKEN"
 
+    def __init__(self) -> None:
+        super().__init__("a member with this ID number is already registered", {"id_number": ["registered"]})
+
 
 class MemberStale(MemberError):
     kind = "conflict"

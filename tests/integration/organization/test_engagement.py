@@ -20,6 +20,7 @@ from organization.domain.engagement import AllianceMembership, AlreadyJoined, Or
 from organization.domain.tree import Level
 from organization.engagement_schemas import AllianceJoin
 from tests.integration.organization.test_tree import events, key, raises
+from tests.member_data import member_body, unique_seed
 
 LIUJIA_C01 = node_id("/gd/liujia/c01/")
 LIUJIA_ALLIANCE = node_id("/gd/liujia/alliance/")
@@ -51,18 +52,25 @@ def test_registration_reports_confirmation_and_who_has_not_reported(rpc, as_user
         },
         key(),
     )
-    member = rpc.record_dual_registration(
-        c01,
-        {
-            "community_id": LIUJIA_C01,
-            "registrant_kind": "member",
-            "member_id": "m-0001",
-            "member_name": "李四",
-            "organisation": {"name": "区教育局", "kind": "agency"},
-            "registered_on": "2026-10-10",
-        },
-        key(),
-    )
+    admin = as_user("district.admin")
+    teacher = rpc.register_member(admin, member_body(GUANSHANG_C01_BR1, unique_seed(), name="李四"), key())
+    as_member = {
+        "community_id": LIUJIA_C01,
+        "registrant_kind": "member",
+        "member_name": "李四",
+        "organisation": {"name": "区教育局", "kind": "agency"},
+        "registered_on": "2026-10-10",
+    }
+    # An in-service member registers where they live, outside their branch's community; but a real, current one.
+    gone = rpc.register_member(admin, member_body(GUANSHANG_C01_BR1, unique_seed()), key())
+    leaving = {"left_on": "2026-01-05", "reason": "moved_away", "version": 1}
+    rpc.leave_member(admin, gone["id"], leaving, key())
+    unknown = (("m-0001", "not a member"), (str(uuid.uuid4()), "not a member"), (gone["id"], "has left"))
+    for member_id, problem in unknown:
+        refused = as_member | {"member_id": member_id}
+        error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, refused, key())
+        assert error.errors == {"member_id": [problem]}
+    member = rpc.record_dual_registration(c01, as_member | {"member_id": teacher["id"]}, key())
     assert agency["org_path"] == "/gd/liujia/c01/" and agency["active"]
     raises(
         "DUAL_REGISTRATION_EXISTS",

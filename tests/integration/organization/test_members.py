@@ -7,8 +7,11 @@ import base64
 import io
 import json
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
@@ -111,6 +114,26 @@ def test_duplicates_stale_versions_and_bad_input_change_nothing(rpc, as_user, de
     changed = rpc.update_member(admin, created["id"], {"version": 2, "phone": new_phone}, key())
     assert changed["phone"] == new_phone[:3] + "****" + new_phone[-4:]
     assert rpc.get_member(admin, created["id"], {"reveal": True})["phone"] == new_phone
+
+
+def test_concurrent_registrations_of_one_id_number_make_one_member(amqp_uri, rpc, as_user, demo_db):
+    """Each registration checks the ID number is free before it inserts; when they race, the unique index
+    decides, and the losers get the same MEMBER_ID_NUMBER_TAKEN a late comer gets, not a bare conflict."""
+    admin = as_user("district.admin")
+    seed = unique_seed()
+
+    def register(i: int) -> str:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=20) as proxy:
+            try:
+                proxy.organization.register_member(admin, member_body(BR1, seed, name=f"同号{i}"), key())
+            except ServiceError as error:
+                return error.code
+            return "created"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = Counter(pool.map(register, range(8)))
+    assert outcomes == {"created": 1, "MEMBER_ID_NUMBER_TAKEN": 7}
+    assert count(demo_db, select(func.count()).select_from(MemberRow).where(MemberRow.name.like("同号%"))) == 1
 
 
 def test_transfer_keeps_history_and_is_announced_to_both_streets(rpc, as_user, demo_db):

@@ -52,6 +52,7 @@ def registration(**overrides):
         "organisation": WATER,
         "member_id": None,
         "member_name": None,
+        "member_status": None,
         "registered_on": date(2026, 3, 15),
         "ended_on": None,
         "open_identities": set(),
@@ -81,9 +82,14 @@ def test_a_registration_records_its_event_and_its_identity():
     assert [type(e) for e in reg.events] == [DualRegistrationRecorded]
 
 
-def test_a_member_registration_names_the_member():
-    reg = registration(registrant_kind=RegistrantKind.MEMBER, organisation=None, member_id="m-1", member_name="张三")
+def test_a_member_registration_names_a_current_member():
+    member = {"registrant_kind": RegistrantKind.MEMBER, "organisation": None, "member_id": "m-1", "member_name": "张三"}
+    reg = registration(**member, member_status="active")
     assert reg.identity == "member:m-1"
+    for status, problem in ((None, "not a member"), ("left", "has left")):
+        with pytest.raises(RegistrantInvalid) as refused:
+            registration(**member, member_status=status)
+        assert refused.value.errors == {"member_id": [problem]}
     with pytest.raises(RegistrantInvalid):
         registration(registrant_kind=RegistrantKind.MEMBER, organisation=None)
     with pytest.raises(RegistrantInvalid):

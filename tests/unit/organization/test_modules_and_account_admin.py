@@ -1,17 +1,22 @@
 """The street module catalogue (as shipped) and the account administration rules (roles, nodes, passwords)."""
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from organization.domain.account_admin import (
     CannotDisableSelf,
     MemberIdRequired,
+    MemberNotLinkable,
     PasswordTooWeak,
     RoleNotGrantable,
     WrongNodeForRole,
     check_may_manage,
+    check_member_link,
     check_node_for_role,
     check_password,
 )
+from organization.domain.members import Member
 from organization.domain.modules import CatalogueInvalid, UnknownModule, catalogue_from
 from organization.street_modules import catalogue
 
@@ -79,6 +84,41 @@ def test_each_role_sits_on_its_kind_of_node(role, level, member_id, error):
         with pytest.raises(error) as caught:
             check_node_for_role(role, level, member_id)
         assert caught.value.kind == "invalid"
+
+
+def a_member(status: str = "active") -> Member:
+    return Member(
+        id="m-1",
+        name="张三",
+        branch_id="b",
+        org_path="/gd/liujia/c01/br1/",
+        street_code="liujia",
+        role="member",
+        joined_party_on=date(2010, 7, 1),
+        id_number_masked="530111********3290",
+        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
+        status=status,
+    )
+
+
+@pytest.mark.parametrize("node", ["/gd/liujia/c01/br1/", "/gd/liujia/c01/"])
+def test_an_account_may_act_as_a_current_member_from_their_branch_or_above(node):
+    check_member_link(node, a_member())
+
+
+@pytest.mark.parametrize(
+    ("node", "member", "field", "problem"),
+    [
+        ("/gd/liujia/c01/br1/", None, "member_id", "not found"),
+        ("/gd/liujia/c01/br1/", a_member("left"), "member_id", "has left"),
+        ("/gd/liujia/c01/br2/", a_member(), "org_id", "the member's branch or above"),
+        ("/gd/taihe/c01/", a_member(), "org_id", "the member's branch or above"),
+    ],
+)
+def test_an_account_may_not_act_as_someone_elses_member(node, member, field, problem):
+    with pytest.raises(MemberNotLinkable) as refused:
+        check_member_link(node, member)
+    assert (refused.value.kind, refused.value.errors) == ("invalid", {field: [problem]})
 
 
 @pytest.mark.parametrize("password", ["short", "123456789", " padded-password ", "x" * 257])

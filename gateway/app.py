@@ -6,6 +6,7 @@ from __future__ import annotations
 import structlog
 from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import auth, limits, metrics, modules, rpc
 from gateway.api import accounts, four_lists, members, ops, orgs, streets
@@ -31,6 +32,9 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=ops.DOCS_ASSETS,
     )
+    if config.trusted_proxies:  # the client's address as the nearest trusted proxy saw it
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     metrics.init_app(app)  # first, so that it times everything that follows
     app.before_request(_bind_correlation_id)
     app.before_request(_json_bodies_only)

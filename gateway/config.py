@@ -31,6 +31,9 @@ class GatewayConfig:
     service_check_ttl: float = 2.0
     rate_limit: str = "300/minute"  # per account (per client IP before logging in)
     login_rate_limit: str = "10/minute"  # POST /auth/token, per client IP and per username
+    # How many reverse proxies in front of the gateway append to X-Forwarded-For (and set -Proto, -Host). 0:
+    # the header is ignored, since anyone could send one to dodge the per-IP limits or fake the access log.
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         if not self.jwt_keys:
@@ -42,6 +45,8 @@ class GatewayConfig:
             raise ValueError(f"ACCESS_TOKEN_TTL must be 1..{MAX_ACCESS_TOKEN_TTL} seconds")
         if not 0 <= self.account_state_ttl <= MAX_ACCOUNT_STATE_TTL:
             raise ValueError(f"ACCOUNT_STATE_TTL must be 0..{MAX_ACCOUNT_STATE_TTL:g} seconds")
+        if self.trusted_proxies < 0:
+            raise ValueError("GATEWAY_TRUSTED_PROXIES must be 0 or more")
         if self.rpc_pool_size < 1 or self.rpc_timeout <= 0:
             raise ValueError("RPC_POOL_SIZE must be at least 1 and RPC_TIMEOUT positive")
 
@@ -65,6 +70,7 @@ class GatewayConfig:
             service_check_ttl=float(env.get("SERVICE_CHECK_TTL", "2")),
             rate_limit=env.get("RATE_LIMIT", "300/minute"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10/minute"),
+            trusted_proxies=int(env.get("GATEWAY_TRUSTED_PROXIES", "0")),
         )
 
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import jwt
+import pytest
 
 from gateway.auth import Tokens
 from gateway.config import GatewayConfig
@@ -150,6 +151,20 @@ def test_logging_in_is_rate_limited_per_client_ip_and_per_username(make_client, 
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(
+    make_client, organization, trusted_proxies
+):
+    client = make_client(login_rate_limit="2/minute", trusted_proxies=trusted_proxies)
+    proxy = {"REMOTE_ADDR": "10.9.9.9"}
+    for i in range(3):  # each from its own address per X-Forwarded-For, all through one proxy
+        attempt = {"username": f"nobody-{i}", "password": "x"}
+        headers = {"X-Forwarded-For": f"172.16.0.{i}"}
+        status = client.post("/api/v1/auth/token", json=attempt, headers=headers, environ_base=proxy).status_code
+    # Behind a trusted proxy, three clients made one attempt each; otherwise one client (the proxy) made three.
+    assert status == (401 if trusted_proxies else 429)
 
 
 def test_rate_limits_can_live_in_redis(make_client, organization):

@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from gateway import auth, rpc
+from gateway import auth, modules, rpc
 from gateway.limits import per_client_ip, per_username
 from organization.schemas import AccountRead, Credentials, RefreshRequest
 
@@ -22,6 +22,18 @@ class TokenRead(Schema):
     refresh_token = fields.String(required=True, metadata={"description": "opaque, single use: rotated on refresh"})
     refresh_expires_at = fields.String(required=True)
     account = fields.Nested(AccountRead, required=True)
+
+
+class MeRead(AccountRead):
+    modules = fields.List(
+        fields.String(),
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the street modules whose routes this account gets (its street's list, for the front "
+            "end's menus); null: every module, for an account above or outside the streets"
+        },
+    )
 
 
 def _organization(method: str, *args: Any) -> Any:
@@ -60,7 +72,8 @@ def logout(body: dict[str, Any]) -> None:
 
 @blp.route("/me", methods=["GET"])
 @auth.allow(blp, *auth.EVERY_ROLE)
-@blp.response(200, AccountRead)
+@blp.response(200, MeRead)
 def me() -> dict[str, Any]:
-    """The caller's account as it is now"""
-    return auth.account()
+    """The caller's account as it is now, with the street modules it gets"""
+    state = auth.account()
+    return {**state, "modules": modules.current().for_scope(state["scope_path"])}

@@ -174,7 +174,7 @@ def record_dual_registration(
         organisation=_organisation(data.get("organisation")),
         member_id=data.get("member_id"),
         member_name=data.get("member_name"),
-        member_status=MemberRepository(uow.session).status_of(data["member_id"]) if data.get("member_id") else None,
+        member_on_file=MemberRepository(uow.session).on_file(data["member_id"]) if data.get("member_id") else None,
         registered_on=data["registered_on"],
         ended_on=data.get("ended_on"),
         open_identities=repo.open_identities(community.id),

@@ -53,7 +53,12 @@ class DualRegistrationCreate(Strict):
         metadata={"description": "the registering organisation; for a member, optionally their work unit"},
     )
     member_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
-    member_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    member_name = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "optional: the name is the member record's; one given here must match it"},
+    )
     registered_on = fields.Date(required=True)
     ended_on = fields.Date(load_default=None, allow_none=True)
 

@@ -20,6 +20,12 @@ def test_each_street_runs_its_default_modules_under_its_brand(as_user):
     is_problem(as_user("district.admin").get(f"/api/v1/streets/{node_id('/gd/taihe/c01/')}/modules"), 404)
 
 
+def test_me_tells_a_front_end_which_modules_its_user_gets(as_user):
+    assert as_user("liujia.c01.secretary").get("/api/v1/me").json()["modules"] == EVERY_MODULE
+    assert as_user("taihe.secretary").get("/api/v1/me").json()["modules"] == EVERY_MODULE[1:]
+    assert as_user("district.admin").get("/api/v1/me").json()["modules"] is None  # above the streets: every one
+
+
 def test_only_a_district_admin_changes_modules_and_bad_lists_change_nothing(as_user):
     is_problem(as_user("taihe.secretary").put(f"/api/v1/streets/{TAIHE}/modules", json={"modules": []}), 403)
     admin = as_user("district.admin")

@@ -15,6 +15,7 @@ from kit.db import flush_or
 from kit.pagination import Order, page
 from organization.adapters.orm import OrgRow
 from organization.adapters.orm_members import AccessLogRow, MemberRow, MemberTransferRow
+from organization.domain.engagement import MemberOnFile
 from organization.domain.members import Branch, DuplicateIdNumber, Member
 
 MEMBER_ORDER: Order = [(MemberRow.name, False), (MemberRow.id, False)]
@@ -106,10 +107,11 @@ class MemberRepository:
         row = self.session.scalar(query)
         return to_member(row) if row is not None else None
 
-    def status_of(self, member_id: str) -> str | None:
-        """A member's status wherever they are ("active", "left"), or None for no such member: for a record
-        that names a member outside the caller's scope (an in-service member registering where they live)."""
-        return self.session.scalar(select(MemberRow.status).where(MemberRow.id == member_id))
+    def on_file(self, member_id: str) -> MemberOnFile | None:
+        """A member's name and status wherever they are, or None for no such member: for a record that names
+        a member outside the caller's scope (an in-service member registering where they live)."""
+        row = self.session.execute(select(MemberRow.name, MemberRow.status).where(MemberRow.id == member_id)).first()
+        return None if row is None else MemberOnFile(name=row.name, status=row.status)
 
     def sealed(self, member_id: str) -> tuple[str, str | None]:
         """The ciphertexts of a member's ID number and phone (only for a caller already allowed to reveal)."""

@@ -26,7 +26,6 @@ def load_engagement(uow: UnitOfWork, demo: DemoData) -> dict[str, int]:
     """Record everything; how many of each."""
     ctx = CallerContext.system()
     organisations = {o.id: o for o in demo.alliance_organisations}
-    names = {m.id: m.name for m in demo.members}
 
     def organisation(organisation_id: str) -> dict[str, Any]:
         o = organisations[organisation_id]
@@ -49,7 +48,7 @@ def load_engagement(uow: UnitOfWork, demo: DemoData) -> dict[str, int]:
     registrations: dict[str, str] = {}
     for r in demo.dual_registrations:
         registrant: dict[str, Any] = (
-            {"registrant_kind": "member", "member_id": r.member_id, "member_name": names.get(r.member_id or "")}
+            {"registrant_kind": "member", "member_id": r.member_id}
             if r.registrant == "member"
             else {"registrant_kind": "organisation", "organisation": organisation(r.organisation_id or "")}
         )

@@ -169,6 +169,15 @@ class RegistrantKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class MemberOnFile:
+    """What the member registry says of a member a registration names: the registry is the source of truth
+    for their name and whether they are still a member."""
+
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
 class DualRegistrationRecorded:
     registration: DualRegistration
 
@@ -207,7 +216,7 @@ class DualRegistration:
         organisation: Organisation | None,
         member_id: str | None,
         member_name: str | None,
-        member_status: str | None,
+        member_on_file: MemberOnFile | None,
         registered_on: date,
         ended_on: date | None,
         open_identities: set[str],
@@ -219,18 +228,12 @@ class DualRegistration:
             raise RegistrantInvalid(
                 "an organisation's registration names the organisation", {"organisation": ["required"]}
             )
-        if registrant_kind == RegistrantKind.MEMBER and not (member_id and member_name):
-            raise RegistrantInvalid(
-                "a member's registration names the member",
-                {"member_id": ["required for a member"], "member_name": ["required for a member"]},
-            )
-        if registrant_kind == RegistrantKind.MEMBER and member_status != "active":
-            problem = "not a member" if member_status is None else "has left"
-            raise RegistrantInvalid("no current party member has this id", {"member_id": [problem]})
         if registrant_kind == RegistrantKind.ORGANISATION and (member_id or member_name):
             raise RegistrantInvalid(
                 "an organisation's registration names no member", {"member_id": ["only for a member"]}
             )
+        if registrant_kind == RegistrantKind.MEMBER:
+            member_name = cls._member_name(member_id, member_name, member_on_file)
         check_dates(registered_on, ended_on, "registered_on", "ended_on")
         registration = cls(
             id=id,
@@ -250,6 +253,22 @@ class DualRegistration:
             raise AlreadyRegistered("this registrant is already registered with the community")
         registration.events.append(DualRegistrationRecorded(replace(registration, events=[])))
         return registration
+
+    @staticmethod
+    def _member_name(member_id: str | None, given: str | None, on_file: MemberOnFile | None) -> str:
+        """The registered member's name as the registry has it (a name the client sends must agree)."""
+        if not member_id:
+            raise RegistrantInvalid(
+                "a member's registration names the member", {"member_id": ["required for a member"]}
+            )
+        if on_file is None or on_file.status != "active":
+            problem = "not a member" if on_file is None else "has left"
+            raise RegistrantInvalid("no current party member has this id", {"member_id": [problem]})
+        if given is not None and given != on_file.name:
+            raise RegistrantInvalid(
+                "the name is not the member's", {"member_name": ["does not match the member's record"]}
+            )
+        return on_file.name
 
     @property
     def identity(self) -> str:

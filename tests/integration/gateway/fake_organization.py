@@ -159,6 +159,12 @@ class FakeOrganizationService:
             raise ServiceError("not_found", "ACCOUNT_NOT_FOUND", "account not found")
         return self.store.accounts[account_id]
 
+    @rpc
+    def modules_for_scope(self, ctx: CallerContext, scope_path: str) -> dict[str, Any]:
+        self._seen("modules_for_scope", ctx, scope_path)
+        street = scope_path.split("/")[2] if scope_path.count("/") > 2 else None
+        return {"street_code": street, "modules": None if street is None else ["whistle", f"{street}_module"]}
+
     # -- the tree ---------------------------------------------------------------------------------------
     @rpc
     def get_org(self, ctx: CallerContext, org_id: str) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def test_log_in_see_yourself_refresh_and_log_out(client, store):
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {session['access_token']}"})
     assert me.status_code == 200
     assert me.json["username"] == "liujia"
+    assert me.json["modules"] == ["whistle", "liujia_module"]  # what the caller's street runs, for its menus
+    assert store.calls_of("modules_for_scope")[-1].ctx.role == "system"
     assert store.calls_of("account_state")[-1].ctx.role == "system"
 
     refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})

@@ -57,7 +57,6 @@ def test_registration_reports_confirmation_and_who_has_not_reported(rpc, as_user
     as_member = {
         "community_id": LIUJIA_C01,
         "registrant_kind": "member",
-        "member_name": "李四",
         "organisation": {"name": "区教育局", "kind": "agency"},
         "registered_on": "2026-10-10",
     }
@@ -70,7 +69,12 @@ def test_registration_reports_confirmation_and_who_has_not_reported(rpc, as_user
         refused = as_member | {"member_id": member_id}
         error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, refused, key())
         assert error.errors == {"member_id": [problem]}
+    # The name is the registry's: a different one is refused, none at all takes the record's.
+    forged = as_member | {"member_id": teacher["id"], "member_name": "王五"}
+    error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, forged, key())
+    assert error.errors == {"member_name": ["does not match the member's record"]}
     member = rpc.record_dual_registration(c01, as_member | {"member_id": teacher["id"]}, key())
+    assert member["member_name"] == "李四"
     assert agency["org_path"] == "/gd/liujia/c01/" and agency["active"]
     raises(
         "DUAL_REGISTRATION_EXISTS",

@@ -17,6 +17,7 @@ from organization.domain.engagement import (
     DualRegistration,
     DualRegistrationRecorded,
     Evidence,
+    MemberOnFile,
     Organisation,
     OrganisationKind,
     PeriodOutsideRegistration,
@@ -52,7 +53,7 @@ def registration(**overrides):
         "organisation": WATER,
         "member_id": None,
         "member_name": None,
-        "member_status": None,
+        "member_on_file": None,
         "registered_on": date(2026, 3, 15),
         "ended_on": None,
         "open_identities": set(),
@@ -82,16 +83,22 @@ def test_a_registration_records_its_event_and_its_identity():
     assert [type(e) for e in reg.events] == [DualRegistrationRecorded]
 
 
-def test_a_member_registration_names_a_current_member():
-    member = {"registrant_kind": RegistrantKind.MEMBER, "organisation": None, "member_id": "m-1", "member_name": "张三"}
-    reg = registration(**member, member_status="active")
-    assert reg.identity == "member:m-1"
-    for status, problem in ((None, "not a member"), ("left", "has left")):
+def test_a_member_registration_names_a_current_member_as_the_registry_has_them():
+    member = {"registrant_kind": RegistrantKind.MEMBER, "organisation": None, "member_id": "m-1"}
+    on_file = MemberOnFile(name="张三", status="active")
+    reg = registration(**member, member_name=None, member_on_file=on_file)
+    assert (reg.identity, reg.member_name) == ("member:m-1", "张三")  # the registry's name, not the client's
+    assert registration(**member, member_name="张三", member_on_file=on_file).member_name == "张三"
+    refusals = (
+        ({"member_on_file": None}, {"member_id": ["not a member"]}),
+        ({"member_on_file": MemberOnFile(name="张三", status="left")}, {"member_id": ["has left"]}),
+        ({"member_on_file": on_file, "member_name": "李四"}, {"member_name": ["does not match the member's record"]}),
+        ({"member_on_file": on_file, "member_id": None}, {"member_id": ["required for a member"]}),
+    )
+    for change, errors in refusals:
         with pytest.raises(RegistrantInvalid) as refused:
-            registration(**member, member_status=status)
-        assert refused.value.errors == {"member_id": [problem]}
-    with pytest.raises(RegistrantInvalid):
-        registration(registrant_kind=RegistrantKind.MEMBER, organisation=None)
+            registration(**{**member, **change})
+        assert refused.value.errors == errors
     with pytest.raises(RegistrantInvalid):
         registration(organisation=None)
     with pytest.raises(RegistrantInvalid):

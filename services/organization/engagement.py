@@ -182,12 +182,19 @@ def record_dual_registration(
         recorded_by=ctx.account_id,
     )
     repo.add(reg)
+    _registration_events(uow, reg)
+    return registration_read(reg)
+
+
+def _registration_events(uow: UnitOfWork, reg: DualRegistration) -> None:
+    """Recorded and ended carry the same registration (ended: with its `ended_on`)."""
     for event in reg.events:
-        assert isinstance(event, DualRegistrationRecorded)
+        kind = (
+            "dual_registration.recorded" if isinstance(event, DualRegistrationRecorded) else "dual_registration.ended"
+        )
         wire = registration_read(event.registration)
         payload = {k: v for k, v in wire.items() if k not in ("active", "recorded_at", "recorded_by")}
-        _emit(uow, "dual_registration.recorded", reg.id, payload, reg.street_code, reg.org_path)
-    return registration_read(reg)
+        _emit(uow, kind, reg.id, payload, reg.street_code, reg.org_path)
 
 
 def _registration(uow: UnitOfWork, ctx: CallerContext, registration_id: str, *, for_update: bool = False) -> Any:
@@ -205,7 +212,7 @@ def end_dual_registration(
     repo, reg = _registration(uow, ctx, registration_id, for_update=True)
     reg.end(data["ended_on"])
     repo.save(reg)
-    uow.audit("dual_registration.ended", "dual_registration", reg.id, {"ended_on": data["ended_on"].isoformat()})
+    _registration_events(uow, reg)
     return registration_read(reg)
 
 
@@ -237,13 +244,24 @@ def record_service_report(
         recorded_by=ctx.account_id,
     )
     reports.add(report)
-    for event in report.events:
-        assert isinstance(event, ServiceReportRecorded)
-        wire = report_read(event.report)
-        keep = ("id", "registration_id", "community_id", "org_path", "street_code", "period", "services", "hours")
-        payload = {k: wire[k] for k in keep} | {"people_served": wire["people_served"]}
-        _emit(uow, "service_report.recorded", report.id, payload, report.street_code, report.org_path)
+    _report_events(uow, report)
     return report_read(report)
+
+
+_REPORT_FIELDS = ("id", "registration_id", "community_id", "org_path", "street_code", "period", "hours")
+
+
+def _report_events(uow: UnitOfWork, report: ServiceReport) -> None:
+    for event in report.events:
+        wire = report_read(event.report)
+        payload = {k: wire[k] for k in _REPORT_FIELDS}
+        if isinstance(event, ServiceReportRecorded):
+            kind = "service_report.recorded"
+            payload |= {"services": wire["services"], "people_served": wire["people_served"]}
+        else:
+            kind = "service_report.confirmed"
+            payload |= {"confirmed_by": wire["confirmed_by"], "confirmed_at": wire["confirmed_at"]}
+        _emit(uow, kind, report.id, payload, report.street_code, report.org_path)
 
 
 def _report(uow: UnitOfWork, ctx: CallerContext, report_id: str, *, for_update: bool = False) -> Any:
@@ -258,7 +276,7 @@ def confirm_service_report(uow: UnitOfWork, ctx: CallerContext, report_id: str) 
     repo, report = _report(uow, ctx, report_id, for_update=True)
     report.confirm(role=ctx.role, account_id=ctx.account_id, now=uow.clock.now())
     repo.save_confirmation(report)
-    uow.audit("service_report.confirmed", "service_report", report.id, {"confirmed_by": ctx.account_id})
+    _report_events(uow, report)
     return report_read(report)
 
 

@@ -24,6 +24,7 @@ from organization.engagement_schemas import (
     AllianceJoin,
     AllianceLeave,
     DualRegistrationCreate,
+    DualRegistrationEnd,
     ServiceReportCreate,
     StarRatingChange,
 )
@@ -194,7 +195,6 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
                     "community_id": community["id"],
                     "registrant_kind": "member",
                     "member_id": registered["id"],
-                    "member_name": "张三",
                     "registered_on": "2026-01-01",
                 }
             ),
@@ -214,7 +214,11 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
         )
         for reg, people in ((member, None), (agency, 25)):
             payload = {"registration_id": reg["id"], "period": "2026-11", "services": "清洁", "hours": 2.5}
-            engagement.record_service_report(uow, ctx, ServiceReportCreate().load({**payload, "people_served": people}))
+            report = engagement.record_service_report(
+                uow, ctx, ServiceReportCreate().load({**payload, "people_served": people})
+            )
+        engagement.confirm_service_report(uow, ctx, report["id"])
+        engagement.end_dual_registration(uow, ctx, member["id"], DualRegistrationEnd().load({"ended_on": "2026-12-31"}))
         joined = engagement.join_alliance(
             uow,
             ctx,

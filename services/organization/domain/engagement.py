@@ -183,7 +183,19 @@ class DualRegistrationRecorded:
 
 
 @dataclass(frozen=True)
+class DualRegistrationEnded:
+    registration: DualRegistration
+
+
+@dataclass(frozen=True)
 class ServiceReportRecorded:
+    report: ServiceReport
+
+
+@dataclass(frozen=True)
+class ServiceReportConfirmed:
+    """The community confirmed the services were done: what other services count (scores, for one)."""
+
     report: ServiceReport
 
 
@@ -201,7 +213,9 @@ class DualRegistration:
     ended_on: date | None
     recorded_at: datetime
     recorded_by: str | None
-    events: list[DualRegistrationRecorded] = field(default_factory=list, compare=False, repr=False)
+    events: list[DualRegistrationRecorded | DualRegistrationEnded] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @classmethod
     def register(
@@ -287,6 +301,7 @@ class DualRegistration:
             raise RegistrationEnded(f"the registration already ended on {self.ended_on}")
         check_dates(self.registered_on, ended_on, "registered_on", "ended_on")
         self.ended_on = ended_on
+        self.events.append(DualRegistrationEnded(replace(self, events=[])))
 
     def covers(self, period: str) -> bool:
         first, last = period_bounds(period)
@@ -343,7 +358,9 @@ class ServiceReport:
     recorded_by: str | None
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
-    events: list[ServiceReportRecorded] = field(default_factory=list, compare=False, repr=False)
+    events: list[ServiceReportRecorded | ServiceReportConfirmed] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     def confirm(self, *, role: str, account_id: str | None, now: datetime) -> None:
         """The community (its secretary, or anyone above) confirms the services were done."""
@@ -351,6 +368,7 @@ class ServiceReport:
         if self.confirmed_at is not None:
             raise ReportAlreadyConfirmed(f"the report was already confirmed at {self.confirmed_at.isoformat()}")
         self.confirmed_by, self.confirmed_at = account_id, now
+        self.events.append(ServiceReportConfirmed(replace(self, events=[])))
 
 
 # -- alliances and big party committees -------------------------------------------------------------------

@@ -139,6 +139,17 @@ def test_registration_reports_confirmation_and_who_has_not_reported(rpc, as_user
     assert routing_key == "dual_registration.recorded.liujia"
     assert body["data"]["organisation"] == WATER
     assert [rk for rk, _ in events(demo_db, "service_report.recorded")] == ["service_report.recorded.liujia"]
+    # Once each, though each was asked twice: the confirmation (what scores count) and the end.
+    ((routing_key, body),) = events(demo_db, "service_report.confirmed")
+    assert routing_key == "service_report.confirmed.liujia"
+    assert body["data"]["confirmed_by"] == c01["account_id"] and body["data"]["hours"] == 12.5
+    ((routing_key, body),) = events(demo_db, "dual_registration.ended")
+    assert routing_key == "dual_registration.ended.liujia"
+    assert (body["subject"], body["data"]["ended_on"], body["data"]["member_name"]) == (
+        member["id"],
+        "2026-12-31",
+        "李四",
+    )
 
 
 def test_scope_another_community_or_street_is_not_found(rpc, as_user):

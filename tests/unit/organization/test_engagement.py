@@ -15,6 +15,7 @@ from organization.domain.engagement import (
     BranchRating,
     DatesInvalid,
     DualRegistration,
+    DualRegistrationEnded,
     DualRegistrationRecorded,
     Evidence,
     MemberOnFile,
@@ -31,6 +32,7 @@ from organization.domain.engagement import (
     ReportAlreadyConfirmed,
     ReportExists,
     RoleCannotAct,
+    ServiceReportConfirmed,
     ServiceReportRecorded,
     StarRatingChanged,
     WrongLevel,
@@ -120,6 +122,8 @@ def test_ending_twice_is_refused():
     assert not reg.open
     with pytest.raises(RegistrationEnded):
         reg.end(date(2027, 1, 1))
+    assert [type(e) for e in reg.events] == [DualRegistrationRecorded, DualRegistrationEnded]
+    assert reg.events[-1].registration.ended_on == date(2026, 12, 31)
 
 
 def test_periods_and_reports():
@@ -147,6 +151,8 @@ def test_confirmation_once_by_a_secretary():
     assert (done.confirmed_by, done.confirmed_at) == ("sec", NOW)
     with pytest.raises(ReportAlreadyConfirmed):
         done.confirm(role="street_secretary", account_id="other", now=NOW)
+    assert [type(e) for e in done.events] == [ServiceReportRecorded, ServiceReportConfirmed]  # once
+    assert done.events[-1].report.confirmed_by == "sec"
 
 
 def join(open_identities=frozenset(), level=Level.ALLIANCE):

@@ -150,11 +150,21 @@ class EventHandler(Consumer):
     def dlq_name(self) -> str:
         return f"{self.queue_name}.dlq"
 
+    @property
+    def replay_marker(self) -> str:
+        """An empty durable queue that exists while the first start's replay is still owed: the debt outlives a
+        crash or a source that is down, and the next start pays it."""
+        return f"{self.queue_name}.replay-pending"
+
     def _declare(self, exchange: Exchange) -> None:
         conn = open_connection(self.settings.amqp_uri)
         try:
             self.first_start = not _queue_exists(conn, self.queue_name)
+            replay = self.settings.extra.get("REPLAY_ON_FIRST_START", "true") == "true"
+            self.replay_owed = replay and (self.first_start or _queue_exists(conn, self.replay_marker))
             channel = conn.channel()
+            if self.replay_owed:  # before the queue itself, so that a crash in between still owes the replay
+                channel.queue_declare(self.replay_marker, durable=True, auto_delete=False)
             channel.exchange_declare(exchange.name, "topic", durable=True, auto_delete=False)
             channel.queue_declare(self.queue_name, durable=True, auto_delete=False, arguments=self._queue_args())
             for key in self.binding_keys:
@@ -184,31 +194,35 @@ class EventHandler(Consumer):
 
     def start(self) -> None:
         super().start()
-        if self.first_start and self.settings.extra.get("REPLAY_ON_FIRST_START", "true") == "true":
+        if self.replay_owed:
             self.container.spawn_managed_thread(self._ask_for_replay)
 
     def _ask_for_replay(self) -> None:
-        """A new queue missed everything published before it existed: ask the source for its kept events."""
+        """A new queue missed everything published before it existed: ask the source for its kept events,
+        until it answers (the inbox applies twice-sent events once), then clear the debt."""
         from nameko.standalone.rpc import ClusterRpcProxy
 
         delay = 1.0
-        for _ in range(30):
+        while True:
             try:
                 with ClusterRpcProxy({"AMQP_URI": self.settings.amqp_uri}, timeout=120) as proxy:
                     sent = getattr(proxy, self.source).replay_events(
                         CallerContext.system().to_wire(), self.queue_name, "1970-01-01T00:00:00Z", self.binding_keys
                     )
-                log.info("first start of %s: %s replayed %d past events", self.queue_name, self.source, sent)
-                return
+                break
             except Exception as exc:
-                log.warning(
-                    "first start of %s: replay from %s failed (%s), retrying", self.queue_name, self.source, exc
-                )
+                log.warning("replay for %s from %s failed (%s), retrying", self.queue_name, self.source, exc)
                 eventlet.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        log.error(
-            "first start of %s: %s never replayed its past events; ask again with kit.dlq", self.queue_name, self.source
-        )
+        log.info("first start of %s: %s replayed %d past events", self.queue_name, self.source, sent)
+        try:
+            conn = open_connection(self.settings.amqp_uri)
+            try:
+                conn.channel().queue_delete(self.replay_marker)
+            finally:
+                conn.close()
+        except Exception as exc:  # the debt stays: the next start replays again, and the inbox applies once
+            log.warning("could not clear %s (%s)", self.replay_marker, exc)
 
     def stop(self) -> None:
         super().stop()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from kit.amqp import open_connection
 from kit.context import CallerContext
 from kit.db import Database
 from kit.dlq import list_dead_letters, replay_dead_letters
@@ -157,10 +158,37 @@ def test_a_new_subscriber_catches_up_on_its_first_start(
 def test_a_restarted_subscriber_does_not_ask_again(start_producer, start_consumer, rpc, amqp_uri, consumer_db):
     start_producer()
     first = start_consumer()
-    assert next(e for e in first.entrypoints if e.method_name == "on_producer_thing_made").first_start
+    handler = next(e for e in first.entrypoints if e.method_name == "on_producer_thing_made")
+    assert handler.first_start
+    wait_for(lambda: queue_depth(amqp_uri, handler.replay_marker) is None, what="the first replay done")
     first.stop()
     again = start_consumer()
+    assert not next(e for e in again.entrypoints if e.method_name == "on_producer_thing_made").replay_owed
+
+
+def test_a_replay_owed_by_a_first_start_is_asked_for_again_until_the_source_answers(
+    start_producer, start_consumer, rpc, amqp_uri, producer_db, consumer_db
+):
+    producer = start_producer()
+    for i in range(5):
+        rpc.producer.make(staff_context(), f"old{i}", "taihe", f"old-{i}")
+    wait_for(lambda: all(r.sent_at for r in outbox_rows(producer_db)) and len(outbox_rows(producer_db)) == 5)
+    producer.stop()
+    conn = open_connection(amqp_uri)  # and gone: no queue keeps a request for it until it comes back
+    conn.channel().queue_delete("rpc-producer")
+    conn.close()
+    # The consumer's first start, with the source gone: the replay cannot happen; it is owed, on the broker.
+    first = start_consumer()
+    handler = next(e for e in first.entrypoints if e.method_name == "on_producer_thing_made")
+    assert handler.first_start and queue_depth(amqp_uri, handler.replay_marker) == 0
+    first.stop()
+    assert count_effects(consumer_db) == 0
+    # Started again (its queue exists now), with the source back: it still asks, gets all five, clears the debt.
+    start_producer()
+    again = start_consumer()
     assert not next(e for e in again.entrypoints if e.method_name == "on_producer_thing_made").first_start
+    wait_for(lambda: count_effects(consumer_db) == 5, what="the owed replay")
+    wait_for(lambda: queue_depth(amqp_uri, handler.replay_marker) is None, what="the debt cleared")
 
 
 def test_only_the_suite_may_ask_for_a_replay(start_producer, rpc):

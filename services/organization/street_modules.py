@@ -11,6 +11,7 @@ import yaml
 
 from kit.context import CallerContext
 from kit.errors import ServiceError
+from kit.events import Event
 from kit.ids import is_uuid
 from kit.uow import UnitOfWork
 from organization.adapters.repository import OrgRepository
@@ -64,6 +65,18 @@ def set_street_modules(uow: UnitOfWork, ctx: CallerContext, street_id: str, data
     old = _modules(repo, node.id, node.street_code)
     repo.put(node.id, node.street_code, modules, uow.clock.now(), ctx.account_id)
     uow.audit("street.modules", "org", node.id, {"old": old, "new": modules})
+    if modules != old:  # the services of a module learn whether a street now runs it (patrol: 六甲 only)
+        data = {"street_id": node.id, "street_code": node.street_code, "modules": modules, "previous": old}
+        uow.add_event(
+            Event(
+                type="street_modules.changed",
+                subject=node.id,
+                data=data,
+                street_codes=(node.street_code,),
+                org_path=node.org_path,
+                time=uow.clock.now(),
+            )
+        )
     return _read(node, modules)
 
 

@@ -16,7 +16,7 @@ from kit.db import Database
 from kit.migrate import upgrade
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import accounts_admin, engagement, four_lists, handlers, member_handlers
+from organization import accounts_admin, engagement, four_lists, handlers, member_handlers, street_modules
 from organization.adapters.personal_data import PersonalDataCipher
 from organization.demo.__main__ import load, node_id
 from organization.domain.tree import Level
@@ -272,7 +272,8 @@ def test_a_broken_engagement_event_is_caught(tmp_path):
 
 
 def emitted_by_four_lists_and_accounts(tmp_path) -> list[dict]:
-    """Every four-list event and account.disabled, from the real outbox after the demo data is loaded."""
+    """Every four-list event, account.disabled and street_modules.changed, from the real outbox after the demo
+    data is loaded."""
     url = f"sqlite:///{tmp_path / 'lists.db'}"
     load(Settings.from_env("organization", {"ORGANIZATION_DATABASE_URL": url}), "Guandu@2026")
     db = Database(url)
@@ -309,6 +310,8 @@ def emitted_by_four_lists_and_accounts(tmp_path) -> list[dict]:
         lambda uow: accounts_admin.list_accounts(uow, ctx, {"q": "liujia.c01.secretary"})["items"][0]["account_id"]
     )
     run(lambda uow: accounts_admin.disable(uow, ctx, secretary, {"reason": "调离"}))
+    taihe = node_id("/gd/taihe/")
+    run(lambda uow: street_modules.set_street_modules(uow, ctx, taihe, {"modules": ["whistle", "river_patrol"]}))
     with db.session(write=False) as session:
         bodies = [
             json.loads(b)
@@ -318,10 +321,16 @@ def emitted_by_four_lists_and_accounts(tmp_path) -> list[dict]:
     return bodies
 
 
-def test_every_four_list_and_account_event_matches_its_documented_message(tmp_path):
+def test_every_four_list_account_and_module_event_matches_its_documented_message(tmp_path):
     emitted = emitted_by_four_lists_and_accounts(tmp_path)
     for envelope in emitted:
         validate_event(envelope)
-    documented = {t for t in messages_by_type() if t.startswith(("four_list_item.", "account."))}
+    prefixes = ("four_list_item.", "account.", "street_modules.")
+    documented = {t for t in messages_by_type() if t.startswith(prefixes)}
     assert {e["type"] for e in emitted} == documented
     assert [e["type"] for e in emitted].count("four_list_item.went_overdue") == 1
+
+
+def test_the_documented_modules_are_the_catalogues():
+    schema = document()["components"]["schemas"]["StreetModulesChangedV1"]
+    assert schema["properties"]["modules"]["items"]["enum"] == [m.code for m in street_modules.catalogue().modules]

@@ -166,6 +166,9 @@ def test_street_modules_default_from_the_catalogue_and_a_district_admin_changes_
     assert changed["modules"] == ["river_patrol", "whistle"]
     with pytest.raises(UnknownModule):
         env.run(admin, lambda uow: street_modules.set_street_modules(uow, admin, taihe, {"modules": ["teleport"]}))
+    same = {"modules": ["whistle", "river_patrol"]}  # the same list again: nothing changed, nothing announced
+    env.run(admin, lambda uow: street_modules.set_street_modules(uow, admin, taihe, same))
+    assert env.outbox("street_modules.changed") == ["street_modules.changed.taihe"]
     system = CallerContext.system()
     assert env.read(system, lambda uow: street_modules.modules_for_scope(uow, "/gd/taihe/c03/"))["modules"] == [
         "river_patrol",

@@ -272,9 +272,11 @@ def _report(uow: UnitOfWork, ctx: CallerContext, report_id: str, *, for_update: 
     return repo, report
 
 
-def confirm_service_report(uow: UnitOfWork, ctx: CallerContext, report_id: str) -> dict[str, Any]:
+def confirm_service_report(
+    uow: UnitOfWork, ctx: CallerContext, report_id: str, *, confirmed_at: datetime | None = None
+) -> dict[str, Any]:
     repo, report = _report(uow, ctx, report_id, for_update=True)
-    report.confirm(role=ctx.role, account_id=ctx.account_id, now=uow.clock.now())
+    report.confirm(role=ctx.role, account_id=ctx.account_id, now=confirmed_at or uow.clock.now())
     repo.save_confirmation(report)
     _report_events(uow, report)
     return report_read(report)

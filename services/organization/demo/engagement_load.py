@@ -72,7 +72,7 @@ def load_engagement(uow: UnitOfWork, demo: DemoData) -> dict[str, int]:
             recorded_at=at(report.reported_on),
         )
         if report.confirmed_on is not None:
-            engagement.confirm_service_report(uow, ctx, recorded["id"])
+            engagement.confirm_service_report(uow, ctx, recorded["id"], confirmed_at=at(report.confirmed_on))
     for change in demo.star_ratings:
         engagement.change_star_rating(
             uow,

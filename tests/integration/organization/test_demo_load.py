@@ -15,6 +15,7 @@ from kit.migrate import downgrade, upgrade
 from kit.orm import AuditEntry, OutboxRow
 from kit.uow import UnitOfWork
 from organization.adapters.orm import AccountRow, Base, OrgRow
+from organization.adapters.orm_engagement import ServiceReportRow
 from organization.adapters.repository import OrgRepository
 from organization.bulk import TreeBuilder
 from organization.demo.__main__ import level_counts, load, main, node_id, record_counts
@@ -92,6 +93,12 @@ def test_the_demo_loads_once_with_its_counts_and_one_event_per_node(org_db, caps
         assert kinds["member.registered"] == 21000  # every member through the registration's rules and event
         assert kinds["star_rating.changed"] == records["rating changes"]
         assert kinds["four_list_item.created"] == records["four-list items"]
+        with db.session(write=False) as s:
+            confirmed = s.scalars(
+                select(ServiceReportRow.confirmed_at).where(ServiceReportRow.confirmed_at.is_not(None))
+            )
+            days = {c.date() for c in confirmed}
+        assert len(days) > 30  # each confirmed on its generated day (months of them), not at the moment of the load
 
         # 0005 rebuilds tables other tables refer to (on SQLite): a step back and forward again keeps every row.
         rows = row_counts(db)

@@ -8,15 +8,17 @@ with backoff, then parked in `<queue>.dlq`, counted, and listable and replayable
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar, cast
 
 import amqp
 import eventlet
+import kombu.exceptions
 from kombu.entity import Exchange, Queue, binding
 from marshmallow import ValidationError
 from nameko.exceptions import MalformedRequest, get_module_path, registry
@@ -36,6 +38,23 @@ log = logging.getLogger("kit.entrypoints")
 registry[get_module_path(ServiceError)] = ServiceError
 
 ATTEMPT_HEADER = "x-guandu-attempt"
+
+# What writing to a connection the broker dropped raises. nameko guards its acks with amqp's ConnectionError
+# only, but a dead socket raises the built-in ConnectionResetError or BrokenPipeError (OSError), and an
+# exception out of a worker's result handling kills the whole container: a broker restart with requests in
+# flight took the service process down.
+BROKER_GONE = (OSError, amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+
+
+@contextlib.contextmanager
+def unless_the_broker_is_gone(what: str) -> Iterator[None]:
+    """Settling a message (reply, ack, requeue) on a connection that is gone: nothing to do. The broker put the
+    unacked message back when the connection dropped and delivers it again; the inbox (events) or the
+    idempotency record (commands) answers that second delivery without a second effect."""
+    try:
+        yield
+    except BROKER_GONE as exc:
+        log.warning("%s lost with the broker connection (%s); the broker delivers the message again", what, exc)
 
 
 def settings_of(container: Any) -> Settings:
@@ -68,7 +87,9 @@ class Rpc(NamekoRpc):
             if error is None:  # a bug or an outage: logged by nameko with its traceback, never sent to the caller
                 error = ServiceError("internal", "INTERNAL", "internal error")
             exc_info = (ServiceError, error, exc_info[2])
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        with unless_the_broker_is_gone(f"the reply to {self.method_name}"):
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        return result, exc_info
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -242,6 +263,10 @@ class EventHandler(Consumer):
         self._settle_failure(message, f"undecodable message: {exc}", final=True)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        with unless_the_broker_is_gone(f"settling an event of {self.queue_name}"):
+            self._settle(message, exc_info)
+
+    def _settle(self, message: Any, exc_info: Any) -> None:
         if exc_info is None or isinstance(exc_info[1], AlreadyHandled):
             self.queue_consumer.ack_message(message)
             return

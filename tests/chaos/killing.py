@@ -6,8 +6,9 @@ service, each retrying with its own Idempotency-Key until it gets a 2xx."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -105,15 +106,38 @@ class Storm:
 
 
 def post_through_a_kill(suite: Suite, path: str, bodies: list[dict[str, Any]], headers: dict[str, str]) -> Storm:
+    """`post_through` a SIGKILL of the organization service, with requests in flight, and its restart."""
+    return post_through(
+        suite,
+        path,
+        bodies,
+        headers,
+        stop=suite.processes["organization"].kill,
+        start=lambda: suite.start_service("organization"),
+    )
+
+
+def post_through(
+    suite: Suite,
+    path: str,
+    bodies: list[dict[str, Any]],
+    headers: dict[str, str],
+    *,
+    stop: Callable[[], object],
+    start: Callable[[], object],
+) -> Storm:
     """POST every body (12 clients at a time), each with its own Idempotency-Key and retried with it until 2xx;
-    once a third have landed, SIGKILL the organization service with requests in flight, keep it down until
-    clients have seen failures (so they really retry), then start it again."""
+    once a third have landed, `stop` something with requests in flight, keep it down until clients have seen
+    failures (so they really retry), then `start` it again."""
     storm, done = Storm(), threading.Semaphore(0)
     url = suite.base_url + path
 
     def post(i: int) -> int:
+        """One client: retries with the same key, backing off as a real client would (50 ms, doubling, at
+        most 1 s between tries), for up to 90 s."""
         key, tries = uuid.uuid4().hex, storm.attempts.setdefault(i, [])
-        while len(tries) <= 200:
+        deadline, pause = time.monotonic() + 90, 0.05
+        while time.monotonic() < deadline:
             try:
                 response = requests.post(url, json=bodies[i], timeout=15, headers={**headers, "Idempotency-Key": key})
                 tries.append(response.status_code)
@@ -124,19 +148,21 @@ def post_through_a_kill(suite: Suite, path: str, bodies: list[dict[str, Any]], h
                 done.release()
                 return tries[-1]
             assert tries[-1] in RETRYABLE, f"request {i}: unexpected {tries[-1]}: {response.text[:300]}"
-        raise AssertionError(f"request {i} never succeeded: {tries[-5:]}")
+            time.sleep(pause)  # a client's backoff between its own tries, not a wait for a message
+            pause = min(pause * 2, 1.0)
+        raise AssertionError(f"request {i} never succeeded in 90 s: {tries[-5:]}")
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         futures = [pool.submit(post, i) for i in range(len(bodies))]
         for _ in range(len(bodies) // 3):
             done.acquire(timeout=60)
-        suite.processes["organization"].kill()  # SIGKILL with requests in flight
+        stop()
         wait_for(
             lambda: sum(s not in (200, 201) for tries in list(storm.attempts.values()) for s in tries) >= 12,
             timeout=60,
-            what="clients to see the service down",
+            what="clients to see the failure",
         )
-        suite.start_service("organization")
+        start()
         for future in futures:
             future.result(timeout=300)
     return storm

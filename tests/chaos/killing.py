@@ -166,3 +166,17 @@ def post_through(
         for future in futures:
             future.result(timeout=300)
     return storm
+
+
+def assert_each_area_created_once(
+    suite: Suite, storm: Storm, headers: dict[str, str], effects: str, parent: tuple[str, str], prefix: str
+) -> None:
+    """Every area posted in `storm` under `parent` (id, path) exists once (beside the demo's two), and every
+    org.created of them reached the subscriber's effect exactly once."""
+    n = len(storm.attempts)
+    parent_id, parent_path = parent
+    assert len({answer["id"] for answer in storm.answers.values()}) == n  # each key answered with its own node
+    counts = requests.get(f"{suite.base_url}/api/v1/orgs/{parent_id}/counts", headers=headers, timeout=10).json()
+    assert counts["counts"]["area"] == 2 + n  # the demo's two areas and exactly one per distinct key
+    wait_for(lambda: applied(effects, parent_path + prefix)[1] == n, timeout=90, what="every org.created applied")
+    assert applied(effects, parent_path + prefix) == (n, n)  # each applied exactly once

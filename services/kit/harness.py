@@ -64,7 +64,8 @@ def _rabbitmqctl_path() -> str | None:
     return shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if Path("/usr/sbin/rabbitmqctl").exists() else None)
 
 
-def _rabbitmqctl(*args: str) -> bool:
+def rabbitmqctl(*args: str) -> bool:
+    """Run the local broker's control tool; whether it succeeded (False when there is none)."""
     exe = _rabbitmqctl_path()
     if exe is None:
         return False
@@ -118,7 +119,7 @@ def create_vhost(uri: str, vhost: str) -> bool:
             "each); `rabbitmq-plugins enable rabbitmq_management` makes the tests faster",
             stacklevel=2,
         )
-    return _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    return rabbitmqctl("add_vhost", vhost) and rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
 
 
 def delete_vhost(uri: str, vhost: str) -> None:

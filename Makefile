@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 PYTEST := $(BIN)/pytest
 
-.PHONY: help run test lint types unit contract integration e2e chaos bench broker venv lock clean
+.PHONY: help run test lint imports types unit contract integration e2e chaos bench broker venv lock clean
 
 help:
 	@echo "make run   - set up and run the whole suite with the Guandu demo data (SQLite, local RabbitMQ)"
@@ -37,6 +37,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The service shape of services/README.md, checked: layers, a pure domain, no service importing another.
+imports: venv
+	$(BIN)/lint-imports --no-cache
+
 types: venv
 	$(BIN)/mypy services gateway
 
@@ -52,7 +56,7 @@ e2e: venv broker
 chaos: venv broker
 	$(PYTEST) tests/chaos -q
 
-test: lint types unit contract integration e2e chaos
+test: lint imports types unit contract integration e2e chaos
 	@echo "make test: all layers passed"
 
 bench: venv broker

@@ -9,9 +9,10 @@ from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import auth, limits, metrics, modules, rpc
-from gateway.api import accounts, four_lists, members, ops, orgs, streets
+from gateway.api import accounts, four_lists, members, ops, tree
 from gateway.api import auth as auth_api
 from gateway.api import engagement as engagement_api
+from gateway.api import modules as modules_api
 from gateway.config import GatewayConfig
 from gateway.errors import ProblemApi, service_error_response
 from gateway.headers import CORRELATION_HEADER, correlation_id
@@ -47,12 +48,12 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api = ProblemApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(auth_api.blp)
-    api.register_blueprint(orgs.blp)
+    api.register_blueprint(tree.blp)
     api.register_blueprint(members.blp)
     for blueprint in engagement_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
     api.register_blueprint(four_lists.blp)
-    api.register_blueprint(streets.blp)
+    api.register_blueprint(modules_api.blp)
     api.register_blueprint(accounts.blp)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)

@@ -13,8 +13,8 @@ from kit.clock import SystemClock
 from kit.context import CallerContext
 from kit.db import Database
 from kit.uow import UnitOfWork
-from organization import handlers
-from organization.domain.identity import id_checksum
+from organization.app import accounts
+from organization.domain.members import id_checksum
 
 TITLES = {
     "name": "姓名",
@@ -80,7 +80,7 @@ def member_account(db_url: str, member_id: str, org_id: str) -> str:
     username = f"m{uuid.uuid4().hex[:10]}"
     try:
         with UnitOfWork(db, service="organization", clock=SystemClock(), context=CallerContext.system()) as uow:
-            handlers.create_account(
+            accounts.add_account(
                 uow,
                 username=username,
                 password="Guandu@2026",

@@ -1,1 +1,2 @@
-"""The gateway's HTTP API: one blueprint per service (`orgs`, with `auth` for sessions) plus the ops routes."""
+"""The gateway's HTTP API: one blueprint module per topic, named as the services' topics (`tree`, `accounts`,
+`members`, `engagement`, `four_lists`, `modules`), plus `auth` (sessions) and `ops` (probes and metrics)."""

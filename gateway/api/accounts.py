@@ -14,13 +14,13 @@ from marshmallow import RAISE
 from gateway import rpc
 from gateway.auth import allow
 from gateway.headers import idempotency_key
-from organization.schemas import AccountRead
-from organization.schemas_lists import (
+from organization.schemas.accounts import (
     AccountAdminRead,
     AccountCreate,
     AccountDisable,
     AccountFilter,
     AccountPage,
+    AccountRead,
     PasswordReset,
 )
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from gateway import auth, modules, rpc
 from gateway.limits import per_client_ip, per_username
-from organization.schemas import AccountRead, Credentials, RefreshRequest
+from organization.schemas.accounts import AccountRead, Credentials, RefreshRequest
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sessions: log in, refresh, log out, who am I")
 

@@ -16,7 +16,8 @@ from gateway import rpc
 from gateway.auth import allow
 from gateway.headers import idempotency_key
 from gateway.modules import belongs_to
-from organization.engagement_schemas import (
+from kit.wire import PageQuery
+from organization.schemas.engagement import (
     AllianceFilter,
     AllianceJoin,
     AllianceLeave,
@@ -39,7 +40,6 @@ from organization.engagement_schemas import (
     StarRatingChange,
     StarRatingFilter,
 )
-from organization.schemas import PageQuery
 
 # The street modules these routes belong to: module gating (a street that does not run a module answers
 # 404 for its routes) attaches to these names.

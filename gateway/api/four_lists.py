@@ -15,7 +15,7 @@ from gateway import rpc
 from gateway.auth import allow
 from gateway.headers import idempotency_key
 from gateway.modules import belongs_to
-from organization.schemas_lists import (
+from organization.schemas.four_lists import (
     FourListFilter,
     FourListItemCreate,
     FourListItemRead,

@@ -17,7 +17,7 @@ from gateway import rpc
 from gateway.auth import allow
 from gateway.headers import idempotency_key
 from kit.errors import ServiceError
-from organization.member_schemas import (
+from organization.schemas.members import (
     AccessLogFilter,
     AccessLogPage,
     ImportResult,

@@ -95,3 +95,9 @@ def new_correlation_id() -> str:
 
 def _invalid(detail: str) -> ServiceError:
     return ServiceError("bad_request", "CONTEXT_INVALID", detail)
+
+
+def require_system(ctx: CallerContext) -> None:
+    """Refuse a call that only the suite itself (a loader, the gateway's own checks) may make."""
+    if ctx.role != "system":
+        raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may call this")

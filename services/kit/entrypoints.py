@@ -24,6 +24,7 @@ from marshmallow import ValidationError
 from nameko.exceptions import MalformedRequest, get_module_path, registry
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc as NamekoRpc
+from nameko.timer import Timer
 
 from kit.amqp import ConfirmingPublisher, Outgoing, open_connection
 from kit.config import Settings
@@ -337,3 +338,16 @@ def handle_event(source: str, event_type: str) -> Callable[[F], F]:
         return cast(F, EventHandler.decorator(source, event_type)(handler))
 
     return decorate
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer with its interval read from the service's settings (environment) at setup."""
+
+    def __init__(self, setting: str, default: float, **kwargs: Any) -> None:
+        self.setting = setting
+        self.default = default
+        super().__init__(interval=default, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = float(settings_of(self.container).extra.get(self.setting, self.default))
+        super().setup()

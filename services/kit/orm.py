@@ -115,3 +115,9 @@ class AuditEntry(KitBase):
     correlation_id: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+def under(column: Any, scope_path: str) -> Any:
+    """Rows whose path column lies in `scope_path` (a prefix match with LIKE's wildcards escaped): the one
+    object-level scope filter of every repository."""
+    return column.startswith(scope_path, autoescape=True)

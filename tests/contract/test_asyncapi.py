@@ -16,11 +16,11 @@ from kit.db import Database
 from kit.migrate import upgrade
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import accounts_admin, engagement, four_lists, handlers, member_handlers, street_modules
 from organization.adapters.personal_data import PersonalDataCipher
+from organization.app import accounts, engagement, four_lists, members, modules, tree
 from organization.demo.__main__ import load, node_id
 from organization.domain.tree import Level
-from organization.engagement_schemas import (
+from organization.schemas.engagement import (
     AllianceJoin,
     AllianceLeave,
     DualRegistrationCreate,
@@ -56,8 +56,8 @@ def emitted_by_the_organization_service(tmp_path) -> list[dict]:
         return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
 
     with unit() as uow:
-        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
-        a = handlers.create_org(
+        district = tree.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+        a = tree.create_org(
             uow,
             ctx,
             {
@@ -69,17 +69,15 @@ def emitted_by_the_organization_service(tmp_path) -> list[dict]:
                 "location": {"type": "Point", "coordinates": [102.7, 24.96]},
             },
         )
-        b = handlers.create_org(
+        b = tree.create_org(
             uow, ctx, {"parent_id": district["id"], "code": "taihe", "name": "太和街道", "level": "street"}
         )
-        c = handlers.create_org(
-            uow, ctx, {"parent_id": a["id"], "code": "c01", "name": "六甲社区", "level": "community"}
-        )
+        c = tree.create_org(uow, ctx, {"parent_id": a["id"], "code": "c01", "name": "六甲社区", "level": "community"})
         uow.commit()
     with unit() as uow:
-        handlers.rename_org(uow, ctx, c["id"], {"name": "新六甲社区", "version": 1})
-        handlers.move_org(uow, ctx, c["id"], {"new_parent_id": b["id"], "version": 2})
-        handlers.close_org(uow, ctx, c["id"], {"version": 3})
+        tree.rename_org(uow, ctx, c["id"], {"name": "新六甲社区", "version": 1})
+        tree.move_org(uow, ctx, c["id"], {"new_parent_id": b["id"], "version": 2})
+        tree.close_org(uow, ctx, c["id"], {"version": 3})
         uow.commit()
     with db.session(write=False) as session:
         bodies = [json.loads(b) for b in session.scalars(select(OutboxRow.body).order_by(OutboxRow.seq))]
@@ -115,31 +113,27 @@ def emitted_for_members(tmp_path) -> list[dict]:
         return UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx)
 
     with unit() as uow:
-        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+        district = tree.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
         paths = {}
         for street in ("liujia", "taihe"):
-            s = handlers.create_org(
+            s = tree.create_org(
                 uow, ctx, {"parent_id": district["id"], "code": street, "name": street, "level": "street"}
             )
-            c = handlers.create_org(
-                uow, ctx, {"parent_id": s["id"], "code": "c01", "name": "社区", "level": "community"}
-            )
-            paths[street] = handlers.create_org(
+            c = tree.create_org(uow, ctx, {"parent_id": s["id"], "code": "c01", "name": "社区", "level": "community"})
+            paths[street] = tree.create_org(
                 uow, ctx, {"parent_id": c["id"], "code": "br1", "name": "支部", "level": "branch"}
             )
         uow.commit()
     with unit() as uow:
         body = {"branch_id": paths["liujia"]["id"], "name": "契约", "id_number": id_number(7), "phone": phone(7)}
-        member = member_handlers.register_member(uow, ctx, {**body, "joined_party_on": date(2010, 1, 1)}, CIPHER)
-        member_handlers.transfer_member(
+        member = members.register_member(uow, ctx, {**body, "joined_party_on": date(2010, 1, 1)}, CIPHER)
+        members.transfer_member(
             uow,
             ctx,
             member["id"],
             {"to_branch_id": paths["taihe"]["id"], "transferred_on": date(2020, 1, 1), "version": 1},
         )
-        member_handlers.leave_member(
-            uow, ctx, member["id"], {"left_on": date(2021, 1, 1), "reason": "other", "version": 2}
-        )
+        members.leave_member(uow, ctx, member["id"], {"left_on": date(2021, 1, 1), "reason": "other", "version": 2})
         uow.commit()
     with db.session(write=False) as session:
         bodies = [
@@ -173,12 +167,10 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
     ctx = CallerContext.system()
     water = {"name": "区水务局机关党支部", "kind": "agency", "credit_code": "11530111MB0000001X"}
     with UnitOfWork(db, service="organization", clock=SystemClock(), context=ctx) as uow:
-        district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+        district = tree.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
 
         def org(parent, code, name, level):
-            return handlers.create_org(
-                uow, ctx, {"parent_id": parent["id"], "code": code, "name": name, "level": level}
-            )
+            return tree.create_org(uow, ctx, {"parent_id": parent["id"], "code": code, "name": name, "level": level})
 
         street = org(district, "liujia", "六甲街道", "street")
         alliance = org(street, "alliance", "六甲街道党建联盟", "alliance")
@@ -186,7 +178,7 @@ def emitted_by_engagement(tmp_path) -> list[dict]:
         bpc = org(community, "bpc", "六甲社区大党委", "big_party_committee")
         branch = org(community, "br1", "六甲社区第一党支部", "branch")
         body = {"branch_id": branch["id"], "name": "张三", "id_number": id_number(8)}
-        registered = member_handlers.register_member(uow, ctx, body | {"joined_party_on": date(2010, 1, 1)}, CIPHER)
+        registered = members.register_member(uow, ctx, body | {"joined_party_on": date(2010, 1, 1)}, CIPHER)
         member = engagement.record_dual_registration(
             uow,
             ctx,
@@ -307,11 +299,11 @@ def emitted_by_four_lists_and_accounts(tmp_path) -> list[dict]:
     clock.set(start_time + timedelta(days=3))
     assert run(four_lists.scan_overdue) == 1
     secretary = run(
-        lambda uow: accounts_admin.list_accounts(uow, ctx, {"q": "liujia.c01.secretary"})["items"][0]["account_id"]
+        lambda uow: accounts.list_accounts(uow, ctx, {"q": "liujia.c01.secretary"})["items"][0]["account_id"]
     )
-    run(lambda uow: accounts_admin.disable(uow, ctx, secretary, {"reason": "调离"}))
+    run(lambda uow: accounts.disable(uow, ctx, secretary, {"reason": "调离"}))
     taihe = node_id("/gd/taihe/")
-    run(lambda uow: street_modules.set_street_modules(uow, ctx, taihe, {"modules": ["whistle", "river_patrol"]}))
+    run(lambda uow: modules.set_street_modules(uow, ctx, taihe, {"modules": ["whistle", "river_patrol"]}))
     with db.session(write=False) as session:
         bodies = [
             json.loads(b)
@@ -333,4 +325,4 @@ def test_every_four_list_account_and_module_event_matches_its_documented_message
 
 def test_the_documented_modules_are_the_catalogues():
     schema = document()["components"]["schemas"]["StreetModulesChangedV1"]
-    assert schema["properties"]["modules"]["items"]["enum"] == [m.code for m in street_modules.catalogue().modules]
+    assert schema["properties"]["modules"]["items"]["enum"] == [m.code for m in modules.catalogue().modules]

@@ -25,27 +25,28 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.migrate import upgrade
 from kit.uow import UnitOfWork
-from organization import handlers, street_modules
-from organization.adapters.orm import AccountRow, OrgRow
-from organization.adapters.orm_engagement import (
+from organization.adapters.orm.accounts import AccountRow
+from organization.adapters.orm.engagement import (
     AllianceMembershipRow,
     BranchRatingRow,
     DualRegistrationRow,
     RatingChangeRow,
     ServiceReportRow,
 )
-from organization.adapters.orm_lists import FourListItemRow
-from organization.adapters.orm_members import MemberRow
+from organization.adapters.orm.four_lists import FourListItemRow
+from organization.adapters.orm.members import MemberRow
+from organization.adapters.orm.tree import OrgRow
 from organization.adapters.passwords import hash_password
 from organization.adapters.personal_data import PersonalDataCipher
-from organization.adapters.repository import OrgRepository
-from organization.bulk import TreeBuilder
+from organization.adapters.repositories.tree import OrgRepository
+from organization.app import accounts, modules
+from organization.app.members import register_many
+from organization.app.tree import TreeBuilder
 from organization.demo.engagement_load import load_engagement
 from organization.demo.generate import DEFAULT_SEED, DemoData, generate, node_id
 from organization.demo.lists_load import load_four_lists
 from organization.domain.members import Branch
 from organization.domain.tree import Level, OrgNode
-from organization.member_handlers import register_many
 
 __all__ = ["load", "main", "node_id"]
 DEFAULT_DEMO_PASSWORD = "Guandu@2026"  # noqa: S105 - the documented demo password, overridable
@@ -128,7 +129,7 @@ class Loader:
         self.tree.write()
         for node in self.tree.nodes.values():
             if node.level is Level.STREET:  # the modules each street runs (catalogue/modules.yaml)
-                street_modules.load_defaults(self.uow, node.id, node.street_code)
+                modules.load_defaults(self.uow, node.id, node.street_code)
         account_ids: dict[str, str] = {}
         for username, display_name, role, org, department_code in self._pending_accounts:
             account_ids[username] = self._account(username, display_name, role, org.id, department_code)
@@ -151,7 +152,7 @@ class Loader:
         department_code: str | None,
         member_id: str | None = None,
     ) -> str:
-        created = handlers.create_account(
+        created = accounts.add_account(
             self.uow,
             username=username,
             password="",

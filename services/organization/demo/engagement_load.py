@@ -10,7 +10,7 @@ from typing import Any
 from kit.clock import SHANGHAI
 from kit.context import CallerContext
 from kit.uow import UnitOfWork
-from organization import engagement
+from organization.app import engagement
 from organization.demo.generate import DemoData
 
 # The generator names the top rating after the source's wording; the service's ladder spells it out.

@@ -52,7 +52,7 @@ from typing import Any
 
 import yaml
 
-from organization.domain.identity import id_checksum
+from organization.domain.members import id_checksum
 
 DEMO_NAMESPACE = uuid.UUID("6f1d8f5e-2c44-4a43-9d0e-0a9a1e0c0d01")
 DEFAULT_SEED = 20190301

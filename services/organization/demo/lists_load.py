@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kit.context import CallerContext
 from kit.uow import UnitOfWork
-from organization import four_lists
+from organization.app import four_lists
 from organization.demo.generate import DemoData
 
 # The path each final state is reached by (open is where every item starts).

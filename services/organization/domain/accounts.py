@@ -1,12 +1,16 @@
 """Accounts and their sessions: lockout after repeated failures, refresh tokens rotated on every use with
-reuse detection (a rotated token presented again revokes its whole family)."""
+reuse detection (a rotated token presented again revokes its whole family); and administering them: which role
+an administrator may hand out, on which kind of node each role sits, and the minimum password policy. Pure rules;
+the use cases fetch the nodes and accounts they judge."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from organization.domain.errors import AccountDisabled, AccountLocked, RefreshInvalid
+from organization.domain.errors import AccountDisabled, AccountLocked, OrgError, RefreshInvalid
+from organization.domain.members import Member
 
 
 @dataclass(frozen=True)
@@ -88,3 +92,108 @@ class RefreshToken:
 
 class TokenReused(RefreshInvalid):
     """A token presented after rotation: someone else may hold it, so its whole family is revoked."""
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+MAX_PASSWORD_LENGTH = 256
+
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+
+# role -> the levels of node an account of that role belongs to
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    "district_admin": frozenset({"district"}),
+    "street_secretary": frozenset({"street"}),
+    "community_secretary": frozenset({"community"}),
+    "branch_secretary": frozenset({"branch"}),
+    "department": frozenset({"department"}),
+    "member": frozenset({"branch", "community"}),
+    "resident": frozenset({"community"}),
+}
+
+
+# administrator's role -> the roles of the accounts they may create and manage (inside their scope)
+MANAGES: dict[str, frozenset[str]] = {
+    "system": frozenset(ROLE_LEVELS),
+    "district_admin": frozenset(ROLE_LEVELS),
+    "street_secretary": frozenset(ROLE_LEVELS) - {"district_admin"},
+}
+
+
+class AccountAdminError(OrgError):
+    code = "ACCOUNT_INVALID"
+
+
+class RoleNotGrantable(AccountAdminError):
+    kind = "forbidden"
+    code = "ACCOUNT_ROLE_FORBIDDEN"
+
+
+class WrongNodeForRole(AccountAdminError):
+    code = "ACCOUNT_NODE_NOT_ALLOWED"
+
+
+class MemberIdRequired(AccountAdminError):
+    code = "ACCOUNT_MEMBER_ID_REQUIRED"
+
+
+class MemberNotLinkable(AccountAdminError):
+    code = "ACCOUNT_MEMBER_NOT_LINKABLE"
+
+
+class PasswordTooWeak(AccountAdminError):
+    code = "PASSWORD_TOO_WEAK"
+
+
+class UsernameTaken(AccountAdminError):
+    kind = "conflict"
+    code = "ACCOUNT_USERNAME_TAKEN"
+
+
+class CannotDisableSelf(AccountAdminError):
+    code = "ACCOUNT_CANNOT_DISABLE_SELF"
+
+
+def check_may_manage(admin_role: str, target_role: str) -> None:
+    """403 for a kind of account the administrator's role may never create or manage."""
+    if target_role not in MANAGES.get(admin_role, frozenset()):
+        raise RoleNotGrantable(f"a {admin_role} may not manage {target_role} accounts")
+
+
+def check_node_for_role(role: str, level: str, member_id: str | None) -> None:
+    allowed = ROLE_LEVELS[role]
+    if level not in allowed:
+        raise WrongNodeForRole(
+            f"a {role} account belongs to a {' or '.join(sorted(allowed))} node, not a {level}",
+            {"org_id": [f"a {' or '.join(sorted(allowed))} node"]},
+        )
+    if role == "member" and not member_id:
+        raise MemberIdRequired("a member account is linked to its member", {"member_id": ["required for a member"]})
+
+
+def check_member_link(node_path: str, member: Member | None) -> None:
+    """An account that acts as a member (`member_id`) names a current member the administrator can see, and
+    sits on that member's branch or a node above it: otherwise its holder would read another's record."""
+    if member is None:
+        raise MemberNotLinkable("no member with this id in your scope", {"member_id": ["not found"]})
+    if member.status != "active":
+        raise MemberNotLinkable("the member has left", {"member_id": ["has left"]})
+    if not member.org_path.startswith(node_path):
+        raise MemberNotLinkable(
+            "the account's node is not the member's branch or above it", {"org_id": ["the member's branch or above"]}
+        )
+
+
+def check_password(password: str) -> None:
+    errors = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        errors.append(f"at most {MAX_PASSWORD_LENGTH} characters")
+    if password.strip() != password or not password.strip():
+        errors.append("no leading or trailing spaces")
+    if errors:
+        raise PasswordTooWeak("the password does not meet the policy", {"password": errors})

@@ -2,6 +2,6 @@
 
 from kit.migrate import run_env
 from kit.orm import KitBase
-from organization.adapters.orm import Base
+from organization.adapters.orm.base import Base
 
 run_env([Base.metadata, KitBase.metadata])

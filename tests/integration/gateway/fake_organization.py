@@ -13,7 +13,8 @@ from typing import Any
 from kit.context import CallerContext
 from kit.entrypoints import rpc
 from kit.errors import ServiceError
-from organization.schemas import OrgCreate, OrgFilter, OrgMove, OrgRename, PageQuery
+from kit.wire import PageQuery
+from organization.schemas.tree import OrgCreate, OrgFilter, OrgMove, OrgRename
 
 CREATED_AT = "2026-01-01T00:00:00Z"
 

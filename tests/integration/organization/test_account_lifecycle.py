@@ -10,9 +10,9 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import handlers
-from organization.account_lifecycle import disable_account
-from organization.adapters.repository import AccountRepository
+from organization.adapters.repositories.accounts import AccountRepository
+from organization.app import accounts
+from organization.app.accounts import disable_account
 from organization.domain.accounts import LockoutPolicy, SessionPolicy
 from organization.domain.errors import AccountDisabled, RefreshInvalid
 
@@ -25,7 +25,7 @@ def test_a_disabled_account_cannot_log_in_or_refresh_and_is_announced_once(demo_
 
     try:
         with unit() as uow:
-            session = handlers.authenticate(uow, "taihe.secretary", "Guandu@2026", LockoutPolicy(), SessionPolicy())
+            session = accounts.authenticate(uow, "taihe.secretary", "Guandu@2026", LockoutPolicy(), SessionPolicy())
             uow.commit()
         account_id = session["account"]["account_id"]
         with unit() as uow:
@@ -35,9 +35,9 @@ def test_a_disabled_account_cannot_log_in_or_refresh_and_is_announced_once(demo_
             assert not disable_account(uow, account, "again")  # already disabled: nothing more recorded
             uow.commit()
         with unit() as uow, pytest.raises(AccountDisabled):
-            handlers.authenticate(uow, "taihe.secretary", "Guandu@2026", LockoutPolicy(), SessionPolicy())
+            accounts.authenticate(uow, "taihe.secretary", "Guandu@2026", LockoutPolicy(), SessionPolicy())
         with unit() as uow, pytest.raises(RefreshInvalid):
-            handlers.refresh_session(uow, session["refresh_token"], SessionPolicy())
+            accounts.refresh_session(uow, session["refresh_token"], SessionPolicy())
         with db.session(write=False) as s:
             keys = list(s.scalars(select(OutboxRow.routing_key).where(OutboxRow.event_type == "account.disabled")))
         assert keys == ["account.disabled.taihe"]

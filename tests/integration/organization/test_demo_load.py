@@ -14,10 +14,12 @@ from kit.db import Database
 from kit.migrate import downgrade, upgrade
 from kit.orm import AuditEntry, OutboxRow
 from kit.uow import UnitOfWork
-from organization.adapters.orm import AccountRow, Base, OrgRow
-from organization.adapters.orm_engagement import ServiceReportRow
-from organization.adapters.repository import OrgRepository
-from organization.bulk import TreeBuilder
+from organization.adapters.orm.accounts import AccountRow
+from organization.adapters.orm.base import Base
+from organization.adapters.orm.engagement import ServiceReportRow
+from organization.adapters.orm.tree import OrgRow
+from organization.adapters.repositories.tree import OrgRepository
+from organization.app.tree import TreeBuilder
 from organization.demo.__main__ import level_counts, load, main, node_id, record_counts
 from organization.domain.errors import CodeTaken, LevelNotAllowed
 from organization.domain.tree import Level

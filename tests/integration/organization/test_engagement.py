@@ -12,13 +12,13 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.errors import ServiceError
 from kit.uow import UnitOfWork
-from organization import engagement, handlers
-from organization.adapters.engagement_repository import AllianceRepository
-from organization.adapters.orm_engagement import AllianceMembershipRow, DualRegistrationRow
+from organization.adapters.orm.engagement import AllianceMembershipRow, DualRegistrationRow
+from organization.adapters.repositories.engagement import AllianceRepository
+from organization.app import engagement, tree
 from organization.demo.__main__ import node_id
 from organization.domain.engagement import AllianceMembership, AlreadyJoined, Organisation, OrganisationKind
 from organization.domain.tree import Level
-from organization.engagement_schemas import AllianceJoin
+from organization.schemas.engagement import AllianceJoin
 from tests.integration.organization.test_tree import events, key, raises
 from tests.member_data import member_body, unique_seed
 
@@ -384,11 +384,11 @@ def test_the_database_refuses_a_twin_that_read_before_the_first_committed(org_db
 
     try:
         with unit() as uow:
-            district = handlers.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
-            street = handlers.create_org(
+            district = tree.create_root(uow, code="gd", name="官渡区", level=Level.DISTRICT)
+            street = tree.create_org(
                 uow, ctx, {"parent_id": district["id"], "code": "liujia", "name": "六甲街道", "level": "street"}
             )
-            host = handlers.create_org(
+            host = tree.create_org(
                 uow, ctx, {"parent_id": street["id"], "code": "alliance", "name": "联盟", "level": "alliance"}
             )
             uow.commit()

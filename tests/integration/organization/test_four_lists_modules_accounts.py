@@ -16,10 +16,9 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.orm import OutboxRow
 from kit.uow import UnitOfWork
-from organization import accounts_admin, four_lists, handlers, street_modules
+from organization.app import accounts, four_lists, modules
 from organization.demo.__main__ import node_id
-from organization.domain.account_admin import PasswordTooWeak, RoleNotGrantable, UsernameTaken
-from organization.domain.accounts import LockoutPolicy, SessionPolicy
+from organization.domain.accounts import LockoutPolicy, PasswordTooWeak, RoleNotGrantable, SessionPolicy, UsernameTaken
 from organization.domain.errors import AccountDisabled, AccountNotFound, OrgNotFound, RefreshInvalid
 from organization.domain.four_lists import InvalidTransition, ItemNotFound, StaleItem
 from organization.domain.modules import UnknownModule
@@ -48,7 +47,7 @@ class Env:
 
     def as_user(self, username: str, password: str | None = None) -> CallerContext:
         with self.unit() as uow:
-            session = handlers.authenticate(uow, username, password or DEMO_PASSWORD, LockoutPolicy(), SessionPolicy())
+            session = accounts.authenticate(uow, username, password or DEMO_PASSWORD, LockoutPolicy(), SessionPolicy())
             uow.commit()
         a = session["account"]
         return CallerContext(
@@ -152,35 +151,30 @@ def test_the_overdue_scan_flags_and_announces_each_item_once_even_when_scans_rac
 def test_street_modules_default_from_the_catalogue_and_a_district_admin_changes_them(env):
     admin = env.as_user("district.admin")
     liujia, taihe = node_id("/gd/liujia/"), node_id("/gd/taihe/")
-    assert (
-        "river_patrol" in env.read(admin, lambda uow: street_modules.get_street_modules(uow, admin, liujia))["modules"]
-    )
-    assert (
-        "river_patrol"
-        not in env.read(admin, lambda uow: street_modules.get_street_modules(uow, admin, taihe))["modules"]
-    )
+    assert "river_patrol" in env.read(admin, lambda uow: modules.get_street_modules(uow, admin, liujia))["modules"]
+    assert "river_patrol" not in env.read(admin, lambda uow: modules.get_street_modules(uow, admin, taihe))["modules"]
     changed = env.run(
         admin,
-        lambda uow: street_modules.set_street_modules(uow, admin, taihe, {"modules": ["whistle", "river_patrol"]}),
+        lambda uow: modules.set_street_modules(uow, admin, taihe, {"modules": ["whistle", "river_patrol"]}),
     )
     assert changed["modules"] == ["river_patrol", "whistle"]
     with pytest.raises(UnknownModule):
-        env.run(admin, lambda uow: street_modules.set_street_modules(uow, admin, taihe, {"modules": ["teleport"]}))
+        env.run(admin, lambda uow: modules.set_street_modules(uow, admin, taihe, {"modules": ["teleport"]}))
     same = {"modules": ["whistle", "river_patrol"]}  # the same list again: nothing changed, nothing announced
-    env.run(admin, lambda uow: street_modules.set_street_modules(uow, admin, taihe, same))
+    env.run(admin, lambda uow: modules.set_street_modules(uow, admin, taihe, same))
     assert env.outbox("street_modules.changed") == ["street_modules.changed.taihe"]
     system = CallerContext.system()
-    assert env.read(system, lambda uow: street_modules.modules_for_scope(uow, "/gd/taihe/c03/"))["modules"] == [
+    assert env.read(system, lambda uow: modules.modules_for_scope(uow, "/gd/taihe/c03/"))["modules"] == [
         "river_patrol",
         "whistle",
     ]
-    assert env.read(system, lambda uow: street_modules.modules_for_scope(uow, "/gd/")) == {
+    assert env.read(system, lambda uow: modules.modules_for_scope(uow, "/gd/")) == {
         "street_code": None,
         "modules": None,
     }
     street = env.as_user("taihe.secretary")
     with pytest.raises(OrgNotFound):
-        env.read(street, lambda uow: street_modules.get_street_modules(uow, street, liujia))
+        env.read(street, lambda uow: modules.get_street_modules(uow, street, liujia))
 
 
 def test_a_street_secretary_manages_accounts_of_their_street_only(env):
@@ -188,7 +182,7 @@ def test_a_street_secretary_manages_accounts_of_their_street_only(env):
     issued: list[str] = []
     created = env.run(
         street,
-        lambda uow: accounts_admin.create_account(
+        lambda uow: accounts.create_account(
             uow,
             street,
             {
@@ -206,7 +200,7 @@ def test_a_street_secretary_manages_accounts_of_their_street_only(env):
     with pytest.raises(RoleNotGrantable):
         env.run(
             street,
-            lambda uow: accounts_admin.create_account(
+            lambda uow: accounts.create_account(
                 uow,
                 street,
                 {"username": "boss", "display_name": "x", "role": "district_admin", "org_id": node_id("/gd/")},
@@ -216,7 +210,7 @@ def test_a_street_secretary_manages_accounts_of_their_street_only(env):
     with pytest.raises(UsernameTaken):
         env.run(
             street,
-            lambda uow: accounts_admin.create_account(
+            lambda uow: accounts.create_account(
                 uow,
                 street,
                 {
@@ -232,30 +226,28 @@ def test_a_street_secretary_manages_accounts_of_their_street_only(env):
     with pytest.raises(PasswordTooWeak):
         env.run(
             street,
-            lambda uow: accounts_admin.reset_password(uow, street, created["account_id"], {"password": "short"}, []),
+            lambda uow: accounts.reset_password(uow, street, created["account_id"], {"password": "short"}, []),
         )
     taihe_secretary = env.as_user("taihe.secretary")
     with pytest.raises(AccountNotFound):  # another street's account is not there for them
-        env.read(street, lambda uow: accounts_admin.get_account(uow, street, taihe_secretary.account_id))
+        env.read(street, lambda uow: accounts.get_account(uow, street, taihe_secretary.account_id))
 
     with env.unit() as uow:
-        login = handlers.authenticate(uow, "liujia.c01.clerk", issued[0], LockoutPolicy(), SessionPolicy())
+        login = accounts.authenticate(uow, "liujia.c01.clerk", issued[0], LockoutPolicy(), SessionPolicy())
         uow.commit()
-    env.run(street, lambda uow: accounts_admin.disable(uow, street, created["account_id"], {"reason": "搬离"}))
+    env.run(street, lambda uow: accounts.disable(uow, street, created["account_id"], {"reason": "搬离"}))
     assert env.outbox("account.disabled") == ["account.disabled.liujia"]
     with env.unit() as uow, pytest.raises(RefreshInvalid):
-        handlers.refresh_session(uow, login["refresh_token"], SessionPolicy())
+        accounts.refresh_session(uow, login["refresh_token"], SessionPolicy())
     with pytest.raises(AccountDisabled):
         env.as_user("liujia.c01.clerk", issued[0])
-    env.run(street, lambda uow: accounts_admin.enable(uow, street, created["account_id"]))
+    env.run(street, lambda uow: accounts.enable(uow, street, created["account_id"]))
     env.run(
         street,
-        lambda uow: accounts_admin.reset_password(
-            uow, street, created["account_id"], {"password": "a-new-password"}, []
-        ),
+        lambda uow: accounts.reset_password(uow, street, created["account_id"], {"password": "a-new-password"}, []),
     )
     assert env.as_user("liujia.c01.clerk", "a-new-password").account_id == created["account_id"]
-    listed = env.read(street, lambda uow: accounts_admin.list_accounts(uow, street, {"role": "resident"}))
+    listed = env.read(street, lambda uow: accounts.list_accounts(uow, street, {"role": "resident"}))
     assert [a["username"] for a in listed["items"]] == ["liujia.c01.clerk"]
-    everyone = env.read(street, lambda uow: accounts_admin.list_accounts(uow, street, {"limit": 100}))
+    everyone = env.read(street, lambda uow: accounts.list_accounts(uow, street, {"limit": 100}))
     assert all(a["scope_path"].startswith("/gd/liujia/") for a in everyone["items"])

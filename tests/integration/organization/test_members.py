@@ -19,7 +19,7 @@ from kit.context import CallerContext
 from kit.db import Database
 from kit.errors import ServiceError
 from kit.orm import AuditEntry, IdempotencyRecord, OutboxRow
-from organization.adapters.orm_members import AccessLogRow, MemberRow
+from organization.adapters.orm.members import AccessLogRow, MemberRow
 from organization.demo.__main__ import node_id
 from tests.member_data import id_number, member_account, member_body, phone, roster, unique_seed
 

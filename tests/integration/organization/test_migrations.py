@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kit.migrate import DanglingReferences, downgrade, upgrade
 from kit.orm import KitBase
-from organization.adapters.orm import Base
+from organization.adapters.orm.base import Base
 
 
 def test_migrations_match_the_models(database_url):

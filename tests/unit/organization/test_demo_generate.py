@@ -16,7 +16,7 @@ from organization.demo.generate import (
     load_tree,
     node_id,
 )
-from organization.domain.identity import id_checksum
+from organization.domain.members import id_checksum
 from tests.member_data import TEST_AREA
 
 GUANDU_REGIONS = {"530111", "530102", "530103", "530112", "530114", "530113", "530181", "530124", "530128", "532301"}

@@ -3,13 +3,7 @@
 import pytest
 
 from kit.logs import mask_text
-from organization.domain.identity import (
-    id_checksum,
-    is_valid_id_number,
-    is_valid_phone,
-    mask_id_number,
-    mask_phone,
-)
+from organization.domain.members import id_checksum, is_valid_id_number, is_valid_phone, mask_id_number, mask_phone
 
 
 def with_checksum(first17: str) -> str:

@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from organization.domain.account_admin import (
+from organization.app.modules import catalogue
+from organization.domain.accounts import (
     CannotDisableSelf,
     MemberIdRequired,
     MemberNotLinkable,
@@ -18,7 +19,6 @@ from organization.domain.account_admin import (
 )
 from organization.domain.members import Member
 from organization.domain.modules import CatalogueInvalid, UnknownModule, catalogue_from
-from organization.street_modules import catalogue
 
 EVERY_MODULE = ["river_patrol", "whistle", "scoring", "dual_registration", "alliances", "star_ratings", "four_lists"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -48,7 +49,9 @@ def _organization(method: str, *args: Any) -> Any:
 @blp.response(200, TokenRead)
 def issue_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Log in with a username and password"""
-    session = _organization("authenticate", credentials["username"], credentials["password"])
+    # The address behind the trusted proxies (ProxyFix): failures are throttled per account and source.
+    source = request.remote_addr or "unknown"
+    session = _organization("authenticate", credentials["username"], credentials["password"], source)
     return auth.current().session(session)
 
 

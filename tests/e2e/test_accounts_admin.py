@@ -197,6 +197,99 @@ def test_a_disabled_account_stops_working_and_a_reset_password_ends_every_sessio
 
 
 def test_nobody_disables_their_own_account(as_user):
+    """Nobody manages their own rank (a district admin another district admin, themselves included), so the
+    route refuses before the domain's last word (ACCOUNT_CANNOT_DISABLE_SELF) is needed."""
     admin = as_user("district.admin")
     me = admin.get("/api/v1/me").json()["account_id"]
-    is_problem(admin.post(f"{ACCOUNTS}/{me}/disable", json={"reason": "x"}), 422, "ACCOUNT_CANNOT_DISABLE_SELF")
+    is_problem(admin.post(f"{ACCOUNTS}/{me}/disable", json={"reason": "x"}), 403, "ACCOUNT_ROLE_FORBIDDEN")
+    assert admin.get("/api/v1/me").json()["status"] == "active"
+
+
+# -- who manages whom: every account route, every acting role against every target role -------------------
+# An account manages only accounts of lower rank in its subtree; only the district admin manages street
+# secretaries and department desks; nobody manages a district admin through the API (the suite's own loader
+# makes them). Every other role may not use the account routes at all.
+MANAGED_BY = {
+    "district.admin": {
+        "street_secretary",
+        "community_secretary",
+        "branch_secretary",
+        "member",
+        "resident",
+        "department",
+    },
+    "jinma.secretary": {"community_secretary", "branch_secretary", "member", "resident"},
+}
+NON_ADMINS = ["jinma.c01.secretary", "water.desk", "demo.member", "demo.resident"]
+TARGET_NODES = {
+    "street_secretary": "/gd/jinma/",
+    "community_secretary": "/gd/jinma/c01/",
+    "branch_secretary": "/gd/jinma/c01/br1/",
+    "member": "/gd/jinma/c01/br1/",
+    "resident": "/gd/jinma/c01/",
+    "department": "/departments/water/",
+}
+TARGET_PASSWORD = "matrix-password-1"
+
+
+def _new_account(admin, role: str, member_id: str | None = None) -> dict:
+    body = {
+        "username": f"matrix.{role}.{uuid.uuid4().hex[:8]}",
+        "display_name": "矩阵",
+        "role": role,
+        "org_id": node_id(TARGET_NODES[role]),
+        "password": TARGET_PASSWORD,
+    }
+    created = admin.post(ACCOUNTS, json=body | ({"member_id": member_id} if member_id else {}))
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+@pytest.fixture(scope="module")
+def targets(as_user) -> dict[str, dict]:
+    """One fresh account of each role in 金马 (and a desk), plus the demo's district admin."""
+    admin = as_user("district.admin")
+    found = {role: _new_account(admin, role) for role in TARGET_NODES if role != "member"}
+    found["member"] = _new_account(admin, "member", a_member_of(admin, "/gd/jinma/c01/br1/"))
+    found["district_admin"] = admin.get("/api/v1/me").json() | {"password": "Guandu@2026"}
+    return found
+
+
+def _unchanged(suite, as_user, target: dict) -> None:
+    state = as_user("district.admin").get(f"{ACCOUNTS}/{target['account_id']}").json()
+    assert state["status"] == "active", state
+    assert login(suite, target["username"], target.get("password", TARGET_PASSWORD)).status_code == 200
+
+
+@pytest.mark.parametrize("actor", [*MANAGED_BY, *NON_ADMINS])
+def test_every_account_route_lets_an_actor_manage_only_lower_ranks_in_its_subtree(suite, as_user, targets, actor):
+    client = as_user(actor)
+    allowed = MANAGED_BY.get(actor, set())
+    for role, target in targets.items():
+        base = f"{ACCOUNTS}/{target['account_id']}"
+        password = target.get("password", TARGET_PASSWORD)
+        answers = [
+            client.post(f"{base}/reset-password", json={"password": password}),
+            client.post(f"{base}/disable", json={"reason": "矩阵测试"}),
+            client.post(f"{base}/enable"),
+        ]
+        if role in allowed:
+            assert [a.status_code for a in answers] == [200, 200, 200], (role, [a.text for a in answers])
+        else:
+            assert all(a.status_code in (403, 404) for a in answers), (role, [a.text for a in answers])
+            assert all(a.headers["Content-Type"] == "application/problem+json" for a in answers)
+            _unchanged(suite, as_user, target)
+        if role == "member":
+            continue  # creating a member account needs a member of the actor's scope: the fixture shows it
+        username = f"matrix.new.{uuid.uuid4().hex[:8]}"
+        body = {
+            "username": username,
+            "display_name": "新",
+            "role": role,
+            "org_id": node_id(TARGET_NODES.get(role, "/gd/")),
+        }
+        created = client.post(ACCOUNTS, json=body)
+        assert created.status_code == (201 if role in allowed else created.status_code), created.text
+        if role not in allowed:
+            assert created.status_code in (403, 404), (role, created.text)
+            assert usernames(as_user("district.admin"), q=username) == []

@@ -63,7 +63,8 @@ def test_register_report_confirm_and_see_who_has_not_reported(as_user):
     as_member = {"community_id": LIUJIA_C03, "registrant_kind": "member", "registered_on": "2026-02-01"}
     invented = as_member | {"member_id": "demo-m-77", "member_name": "王五"}
     refused = c03.post("/api/v1/dual-registrations", json=invented)
-    assert is_problem(refused, 422, "DUAL_REGISTRATION_REGISTRANT_INVALID")["errors"] == {"member_id": ["not a member"]}
+    errors = is_problem(refused, 422, "DUAL_REGISTRATION_REGISTRANT_INVALID")["errors"]
+    assert errors == {"member_id": ["no current member with this id and name"]}
     real = as_member | {"member_id": teacher["id"], "member_name": teacher["name"]}
     member = c03.post("/api/v1/dual-registrations", json=real).json()
     is_problem(
@@ -120,6 +121,26 @@ def test_register_report_confirm_and_see_who_has_not_reported(as_user):
         assert report_id not in {r["id"] for r in items(client, "/api/v1/service-reports")}
         is_problem(client.post(f"/api/v1/service-reports/{report_id}/confirm"), 404)
     assert as_user("liujia.secretary").get(f"/api/v1/dual-registrations/{reg['id']}").status_code == 200
+
+
+def test_registering_a_member_of_another_street_shows_no_name_the_caller_did_not_give(as_user):
+    """A community secretary may register an in-service member who lives there (their record is in another
+    street), but neither the answer nor its refusals show a name or membership they cannot read."""
+    c04 = as_user("liujia.c04.secretary")
+    listed = as_user("district.admin").get("/api/v1/members", params={"branch_id": GUANSHANG_C02_BR1, "limit": 2})
+    teacher = listed.json()["items"][1]
+    is_problem(c04.get(f"/api/v1/members/{teacher['id']}"), 404)  # the record is not theirs to read
+    base = {"community_id": node_id("/gd/liujia/c04/"), "registrant_kind": "member", "registered_on": "2026-02-01"}
+    unnamed = c04.post("/api/v1/dual-registrations", json=base | {"member_id": teacher["id"]})
+    assert teacher["name"] not in unnamed.text
+    assert is_problem(unnamed, 422)["errors"] == {"member_name": ["required for a member outside your scope"]}
+    wrong = c04.post("/api/v1/dual-registrations", json=base | {"member_id": teacher["id"], "member_name": "王五"})
+    nobody = c04.post("/api/v1/dual-registrations", json=base | {"member_id": str(uuid.uuid4()), "member_name": "王五"})
+    assert is_problem(wrong, 422)["errors"] == is_problem(nobody, 422)["errors"]  # a member or not: alike
+    assert teacher["name"] not in wrong.text
+    named = base | {"member_id": teacher["id"], "member_name": teacher["name"]}
+    created = c04.post("/api/v1/dual-registrations", json=named)
+    assert created.status_code == 201 and created.json()["member_name"] == teacher["name"], created.text
 
 
 def test_recording_in_another_streets_community_is_not_found(as_user):

@@ -108,6 +108,22 @@ def test_bad_input_is_422_and_changes_nothing(as_user, body):
     assert after == before
 
 
+def test_an_owner_must_be_a_secretary_who_can_read_the_item(as_user):
+    """A resident's account sits on the community's node too, but may not read four lists: owning an item it
+    could never open is refused, on creation and on a change of owner, and nothing changes."""
+    community = as_user("liujia.c01.secretary")
+    account = as_user("demo.resident").get("/api/v1/me").json()
+    body = {"kind": "problem", "title": "河道垃圾", "due_date": "2030-01-01", "org_id": node_id(account["scope_path"])}
+    before = ids(community.get(LISTS, params={"limit": 100}))
+    refused = is_problem(community.post(LISTS, json=body | {"owner_account_id": account["account_id"]}), 422)
+    assert refused["code"] == "FOUR_LIST_OWNER_INVALID"
+    assert ids(community.get(LISTS, params={"limit": 100})) == before
+    item = community.post(LISTS, json=body).json()
+    change = {"owner_account_id": account["account_id"], "version": item["version"]}
+    is_problem(community.patch(f"{LISTS}/{item['id']}", json=change), 422, "FOUR_LIST_OWNER_INVALID")
+    assert community.get(f"{LISTS}/{item['id']}").json()["owner_account_id"] == item["owner_account_id"]
+
+
 def test_unknown_query_parameters_are_refused(as_user):
     is_problem(as_user("guandu.secretary").get(LISTS, params={"scoep": "below"}), 422)
 

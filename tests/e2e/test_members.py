@@ -231,3 +231,18 @@ def test_nothing_unmasked_leaked_and_every_reveal_was_logged(suite, as_user):
         if not cursor:
             break
     assert REVEALS and set(REVEALS) <= logged
+
+
+def test_an_id_number_registered_in_another_street_tells_only_that_it_is_taken(as_user):
+    """What a secretary may learn when the person before them is already a member elsewhere: that the ID number
+    is on the district's register (one person, one membership), and nothing of where or who."""
+    seed = unique_seed()
+    elsewhere = as_user("guanshang.secretary").post("/api/v1/members", json=member_body(GUANSHANG_BR1, seed))
+    assert elsewhere.status_code == 201, elsewhere.text
+    existing = elsewhere.json()
+    again = as_user("liujia.secretary").post("/api/v1/members", json=member_body(BR1, seed, name="另一人"))
+    body = is_problem(again, 409, "MEMBER_ID_NUMBER_TAKEN")
+    assert set(body) == {"type", "title", "status", "detail", "code", "errors", "correlation_id"}
+    assert body["errors"] == {"id_number": ["registered"]}
+    for revealing in (existing["id"], existing["name"], existing["branch_id"], "guanshang", "关上"):
+        assert revealing not in again.text

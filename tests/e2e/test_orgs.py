@@ -140,3 +140,25 @@ def test_pages_walk_the_whole_list(as_user):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == 68
+
+
+RECORDS = [
+    "/api/v1/members",
+    "/api/v1/access-log",
+    "/api/v1/dual-registrations",
+    "/api/v1/service-reports",
+    "/api/v1/alliances",
+    "/api/v1/star-ratings",
+    "/api/v1/four-lists",
+    "/api/v1/accounts",
+]
+
+
+def test_a_resident_sees_the_public_tree_and_none_of_the_partys_records(as_user):
+    """What a resident sees is what the party-building map (党建地图) shows the public: the tree of their
+    community, its nodes' names and places. Every list of the party's records is forbidden to the role."""
+    resident = as_user("demo.resident")
+    community = resident.get(f"/api/v1/orgs/{node_id('/gd/liujia/c01/')}")
+    assert community.status_code == 200 and community.json()["level"] == "community"
+    for path in RECORDS:
+        is_problem(resident.get(path), 403, "ROLE_FORBIDDEN")

@@ -25,6 +25,7 @@ from organization.adapters.repositories.accounts import AccountAdminRepository, 
 from organization.adapters.repositories.members import MemberRepository, Visibility
 from organization.adapters.repositories.tree import OrgRepository
 from organization.domain.accounts import (
+    UNKNOWN_SOURCE,
     Account,
     CannotDisableSelf,
     LockoutPolicy,
@@ -92,9 +93,16 @@ def add_account(
 
 
 def authenticate(
-    uow: UnitOfWork, username: str, password: str, lockout: LockoutPolicy, sessions: SessionPolicy
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    lockout: LockoutPolicy,
+    sessions: SessionPolicy,
+    source: str = UNKNOWN_SOURCE,
 ) -> dict[str, Any]:
-    """Check a password; count failures (committed even though the call fails) and lock after too many."""
+    """Check a password from `source` (the client's address). Every failure answers the same, whatever the
+    reason (no such user, wrong password, too many failures from this source), until the password is right;
+    only then may the caller learn that the account is disabled. Failures are committed though the call fails."""
     accounts = AccountRepository(uow.session)
     found = accounts.by_username(username)
     now = uow.clock.now()
@@ -102,15 +110,19 @@ def authenticate(
         verify_password(None, password)  # same cost as a wrong password: no username probing by timing
         raise InvalidCredentials("wrong username or password")
     account, password_hash = found
-    account.check_can_log_in(now)
-    if not verify_password(password_hash, password):
-        account.record_failure(now, lockout)
-        accounts.save_login_state(account)
-        uow.audit("account.login_failed", "account", account.id, {"locked": account.locked_until is not None})
+    throttle = accounts.throttle(account.id, source)
+    locked = throttle.locked(now)
+    right = verify_password(password_hash, password)  # checked even while locked: the same cost either way
+    if locked or not right:
+        if not locked:
+            throttle.record_failure(now, lockout)
+            accounts.save_throttle(throttle)
+        audit = {"source": source, "locked": throttle.locked(now)}
+        uow.audit("account.login_failed", "account", account.id, audit)
         uow.commit()
         raise InvalidCredentials("wrong username or password")
-    account.record_success()
-    accounts.save_login_state(account)
+    account.check_can_log_in()
+    accounts.clear_throttles(account.id, source)
     token, refresh = _new_refresh_token(account.id, str(uuid.uuid4()), now, sessions)
     accounts.add_token(refresh)
     return _session(account, accounts, token, refresh)
@@ -132,7 +144,7 @@ def refresh_session(uow: UnitOfWork, token: str, sessions: SessionPolicy) -> dic
     account = accounts.get(current.account_id)
     if account is None:
         raise RefreshInvalid("unknown refresh token")
-    account.check_can_log_in(now)
+    account.check_can_log_in()
     new_token, refresh = _new_refresh_token(account.id, current.family_id, now, sessions)
     accounts.add_token(refresh)
     accounts.mark_replaced(current.id, refresh.id)
@@ -301,10 +313,9 @@ def enable(uow: UnitOfWork, ctx: CallerContext, account_id: str) -> dict[str, An
     account, path = _managed(uow, ctx, account_id)
     if account.status != "active":
         account.status = "active"
-        account.record_success()  # a fresh start: no lockout carried over
         accounts = AccountRepository(uow.session)
         accounts.save_status(account)
-        accounts.save_login_state(account)
+        accounts.clear_throttles(account.id)  # a fresh start: no lockout carried over
         uow.audit("account.enable", "account", account.id, {})
     return account_read(account, path)
 
@@ -317,8 +328,7 @@ def reset_password(
     password = _password(data, issued)
     accounts = AccountRepository(uow.session)
     accounts.set_password_hash(account.id, hash_password(password))
-    account.record_success()
-    accounts.save_login_state(account)
+    accounts.clear_throttles(account.id)
     revoked = accounts.revoke_all_tokens(account.id, uow.clock.now())
     uow.audit("account.reset_password", "account", account.id, {"revoked_refresh_tokens": revoked})
     return account_read(account, path)

@@ -32,6 +32,7 @@ from organization.domain.engagement import (
     DualRegistrationNotFound,
     DualRegistrationRecorded,
     Evidence,
+    MemberOnFile,
     Organisation,
     OrganisationKind,
     Rating,
@@ -174,7 +175,7 @@ def record_dual_registration(
         organisation=_organisation(data.get("organisation")),
         member_id=data.get("member_id"),
         member_name=data.get("member_name"),
-        member_on_file=MemberRepository(uow.session).on_file(data["member_id"]) if data.get("member_id") else None,
+        member_on_file=_on_file(uow, ctx, data.get("member_id")),
         registered_on=data["registered_on"],
         ended_on=data.get("ended_on"),
         open_identities=repo.open_identities(community.id),
@@ -184,6 +185,10 @@ def record_dual_registration(
     repo.add(reg)
     _registration_events(uow, reg)
     return registration_read(reg)
+
+
+def _on_file(uow: UnitOfWork, ctx: CallerContext, member_id: str | None) -> MemberOnFile | None:
+    return MemberRepository(uow.session).on_file(member_id, ctx.scope_path) if member_id else None
 
 
 def _registration_events(uow: UnitOfWork, reg: DualRegistration) -> None:

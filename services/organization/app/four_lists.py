@@ -19,6 +19,7 @@ from organization.adapters.repositories.four_lists import FourListRepository
 from organization.adapters.repositories.tree import OrgRepository
 from organization.domain.errors import OrgNotFound
 from organization.domain.four_lists import (
+    OWNER_ROLES,
     FourListItem,
     ItemCreated,
     ItemEvent,
@@ -144,17 +145,19 @@ def _own_path(uow: UnitOfWork, ctx: CallerContext) -> str:
 
 
 def _check_owner(uow: UnitOfWork, owner_id: str, org_id: str) -> None:
-    if not AccountAdminRepository(uow.session).account_in_node(owner_id, org_id):
+    if not AccountAdminRepository(uow.session).account_in_node(owner_id, org_id, OWNER_ROLES):
         raise OwnerInvalid(
-            "the owner must be an account of the item's node", {"owner_account_id": ["an account of that node"]}
+            "the owner must be a secretary's account of the item's node",
+            {"owner_account_id": ["a secretary's account of that node"]},
         )
 
 
 def _default_owner(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> str:
     """The caller on their own node; on a node below, that node's secretary."""
-    if ctx.account_id and AccountAdminRepository(uow.session).account_in_node(ctx.account_id, org_id):
+    accounts = AccountAdminRepository(uow.session)
+    if ctx.account_id and accounts.account_in_node(ctx.account_id, org_id, OWNER_ROLES):
         return ctx.account_id
-    return AccountAdminRepository(uow.session).secretary_of(org_id) or ""
+    return accounts.secretary_of(org_id, OWNER_ROLES) or ""
 
 
 def create_item(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> dict[str, Any]:

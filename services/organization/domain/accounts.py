@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from organization.domain.errors import AccountDisabled, AccountLocked, OrgError, RefreshInvalid
+from organization.domain.errors import AccountDisabled, OrgError, RefreshInvalid
 from organization.domain.members import Member
 
 
@@ -35,15 +35,39 @@ class Account:
     status: str = "active"
     department_code: str | None = None
     member_id: str | None = None
+
+    def check_can_log_in(self) -> None:
+        """Asked only once the password was right: whoever knows it may learn the account is disabled."""
+        if self.status != "active":
+            raise AccountDisabled("this account is disabled")
+
+    def disable(self) -> bool:
+        """Stop this account from logging in or refreshing; False when it already was disabled."""
+        if self.status == "disabled":
+            return False
+        self.status = "disabled"
+        return True
+
+
+UNKNOWN_SOURCE = "unknown"  # log-ins whose caller did not say where they came from (the suite's own tools)
+MAX_SOURCE_LENGTH = 64  # an IPv6 address with a zone fits
+
+
+@dataclass
+class LoginThrottle:
+    """Failed log-ins of one account from one source (the client's address). Too many within the window close
+    that door for a while, and only that one: an attacker who locks an account from their addresses does not
+    lock its holder out of theirs (NIST SP 800-63B 5.2.2, limiting failed attempts without a denial of service).
+    While closed, even the right password answers as a wrong one, so a lock tells nobody anything."""
+
+    account_id: str
+    source: str
     failed_attempts: int = 0
     first_failure_at: datetime | None = None
     locked_until: datetime | None = None
 
-    def check_can_log_in(self, now: datetime) -> None:
-        if self.status != "active":
-            raise AccountDisabled("this account is disabled")
-        if self.locked_until is not None and now < self.locked_until:
-            raise AccountLocked("too many failed attempts: the account is locked for a while")
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
 
     def record_failure(self, now: datetime, policy: LockoutPolicy) -> None:
         if self.first_failure_at is None or now - self.first_failure_at > policy.window:
@@ -52,16 +76,6 @@ class Account:
         if self.failed_attempts >= policy.max_failures:
             self.locked_until = now + policy.lock_for
             self.failed_attempts, self.first_failure_at = 0, None
-
-    def record_success(self) -> None:
-        self.failed_attempts, self.first_failure_at, self.locked_until = 0, None, None
-
-    def disable(self) -> bool:
-        """Stop this account from logging in or refreshing; False when it already was disabled."""
-        if self.status == "disabled":
-            return False
-        self.status = "disabled"
-        return True
 
 
 def scope_for(role: str, org_path: str | None) -> str:
@@ -115,11 +129,14 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
 }
 
 
-# administrator's role -> the roles of the accounts they may create and manage (inside their scope)
+# administrator's role -> the roles of the accounts they may create and manage (inside their scope). An account
+# manages only accounts of lower rank in its subtree: a street secretary never a peer (the street's official
+# secretary included) nor a department desk, a district admin never another district admin (the suite's own
+# loader, `system`, makes those). Managing includes resetting a password, which is taking the account over.
 MANAGES: dict[str, frozenset[str]] = {
     "system": frozenset(ROLE_LEVELS),
-    "district_admin": frozenset(ROLE_LEVELS),
-    "street_secretary": frozenset(ROLE_LEVELS) - {"district_admin"},
+    "district_admin": frozenset(ROLE_LEVELS) - {"district_admin"},
+    "street_secretary": frozenset({"community_secretary", "branch_secretary", "member", "resident"}),
 }
 
 

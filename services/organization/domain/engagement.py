@@ -171,10 +171,12 @@ class RegistrantKind(StrEnum):
 @dataclass(frozen=True)
 class MemberOnFile:
     """What the member registry says of a member a registration names: the registry is the source of truth
-    for their name and whether they are still a member."""
+    for their name and whether they are still a member. `visible`: whether the caller may read the member's
+    record; one who may not must already know the member (name them) and is told nothing they did not say."""
 
     name: str
     status: str
+    visible: bool = True
 
 
 @dataclass(frozen=True)
@@ -270,14 +272,29 @@ class DualRegistration:
 
     @staticmethod
     def _member_name(member_id: str | None, given: str | None, on_file: MemberOnFile | None) -> str:
-        """The registered member's name as the registry has it (a name the client sends must agree)."""
+        """The registered member's name as the registry has it (a name the client sends must agree).
+
+        A member outside the caller's scope (an in-service member registering where they live) must be named by
+        the caller, and every way it can fail (no such id, a member who left, another name) answers alike: the
+        answer never shows a name, nor whether an id is a member, to someone who may not read the record."""
         if not member_id:
             raise RegistrantInvalid(
                 "a member's registration names the member", {"member_id": ["required for a member"]}
             )
-        if on_file is None or on_file.status != "active":
-            problem = "not a member" if on_file is None else "has left"
-            raise RegistrantInvalid("no current party member has this id", {"member_id": [problem]})
+        if on_file is None or not on_file.visible:
+            if given is None:
+                raise RegistrantInvalid(
+                    "name the member: their record is outside your scope",
+                    {"member_name": ["required for a member outside your scope"]},
+                )
+            if on_file is None or on_file.status != "active" or given != on_file.name:
+                raise RegistrantInvalid(
+                    "no current party member has this id and name",
+                    {"member_id": ["no current member with this id and name"]},
+                )
+            return on_file.name
+        if on_file.status != "active":
+            raise RegistrantInvalid("no current party member has this id", {"member_id": ["has left"]})
         if given is not None and given != on_file.name:
             raise RegistrantInvalid(
                 "the name is not the member's", {"member_name": ["does not match the member's record"]}

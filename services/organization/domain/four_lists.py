@@ -37,6 +37,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 FINAL = frozenset({Status.DONE, Status.CANCELLED})
 # The levels whose secretaries keep four lists.
 OWNER_LEVELS = frozenset({"district", "street", "community"})
+# The roles that keep four lists (the three levels of secretaries): only these may own an item, since an owner
+# must be able to read it (a resident or a desk account on the same node may not).
+OWNER_ROLES = ("district_admin", "street_secretary", "community_secretary")
 EDITABLE = ("title", "description", "due_date", "owner_account_id")
 
 

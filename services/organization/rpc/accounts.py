@@ -10,8 +10,8 @@ from kit.context import CallerContext, require_system
 from kit.dependencies import Work
 from kit.entrypoints import rpc
 from organization.app import accounts
-from organization.domain.accounts import LockoutPolicy, SessionPolicy
-from organization.schemas.accounts import AccountCreate, AccountDisable, AccountFilter, PasswordReset
+from organization.domain.accounts import UNKNOWN_SOURCE, LockoutPolicy, SessionPolicy
+from organization.schemas.accounts import AccountCreate, AccountDisable, AccountFilter, LoginAttempt, PasswordReset
 
 
 def _policies(work: Work) -> tuple[LockoutPolicy, SessionPolicy]:
@@ -29,10 +29,13 @@ class AccountRpc:
         storage: Work
 
     @rpc
-    def authenticate(self, ctx: CallerContext, username: str, password: str) -> dict[str, Any]:
+    def authenticate(
+        self, ctx: CallerContext, username: str, password: str, source: str = UNKNOWN_SOURCE
+    ) -> dict[str, Any]:
+        data = LoginAttempt().load({"username": username, "password": password, "source": source})
         lockout, sessions = _policies(self.storage)
         with self.storage.unit(ctx) as uow:
-            result = accounts.authenticate(uow, username, password, lockout, sessions)
+            result = accounts.authenticate(uow, data["username"], data["password"], lockout, sessions, data["source"])
             uow.commit()
             return result
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from kit.wire import PageQuery, Strict
-from organization.domain.accounts import MAX_PASSWORD_LENGTH, ROLE_LEVELS
+from organization.domain.accounts import MAX_PASSWORD_LENGTH, MAX_SOURCE_LENGTH, ROLE_LEVELS, UNKNOWN_SOURCE
 
 
 # -- accounts and authentication -----------------------------------------------------------------------
 class Credentials(Strict):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+
+
+class LoginAttempt(Credentials):
+    """What the service is asked to check: the credentials and where the attempt came from."""
+
+    source = fields.String(
+        load_default=UNKNOWN_SOURCE,
+        validate=validate.Length(min=1, max=MAX_SOURCE_LENGTH),
+        metadata={"description": "the client's address, as the gateway saw it"},
+    )
 
 
 class RefreshRequest(Strict):

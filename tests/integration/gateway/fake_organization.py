@@ -130,8 +130,8 @@ class FakeOrganizationService:
 
     # -- accounts and sessions ------------------------------------------------------------------------
     @rpc
-    def authenticate(self, ctx: CallerContext, username: str, password: str) -> dict[str, Any]:
-        self._seen("authenticate", ctx, username)
+    def authenticate(self, ctx: CallerContext, username: str, password: str, source: str = "unknown") -> dict[str, Any]:
+        self._seen("authenticate", ctx, username, source)
         account = next((a for a in self.store.accounts.values() if a["username"] == username), None)
         if account is None or password != password_of(username) or account["status"] != "active":
             raise ServiceError("unauthenticated", "AUTH_INVALID_CREDENTIALS", "wrong username or password")

@@ -23,15 +23,41 @@ def test_authenticate_gives_the_account_its_scope_and_a_refresh_token(rpc):
     assert admin["scope_path"] == "/"
 
 
-def test_wrong_passwords_lock_the_account(rpc):
-    for _ in range(3):  # AUTH_LOCKOUT_MAX_FAILURES=3 in this test's service
-        with pytest.raises(ServiceError) as raised:
-            rpc.authenticate(anon(), "taihe.secretary", "wrong")
-        assert raised.value.code == "AUTH_INVALID_CREDENTIALS"
+def _refused(call, *args) -> str:
     with pytest.raises(ServiceError) as raised:
-        rpc.authenticate(anon(), "taihe.secretary", "Guandu@2026")
-    assert raised.value.code == "AUTH_ACCOUNT_LOCKED"
+        call(*args)
     assert raised.value.status == 401
+    return raised.value.code
+
+
+def test_wrong_passwords_close_only_the_door_they_came_through(rpc):
+    """Three failures (AUTH_LOCKOUT_MAX_FAILURES=3 here) from one address lock that address out, and there even
+    the right password answers as a wrong one; the holder at another address logs in as ever."""
+    for _ in range(3):
+        assert (
+            _refused(rpc.authenticate, anon(), "taihe.secretary", "wrong", "198.51.100.7") == "AUTH_INVALID_CREDENTIALS"
+        )
+    assert _refused(rpc.authenticate, anon(), "taihe.secretary", "Guandu@2026", "198.51.100.7") == (
+        "AUTH_INVALID_CREDENTIALS"
+    )
+    assert rpc.authenticate(anon(), "taihe.secretary", "Guandu@2026", "203.0.113.9")["account"]["role"] == (
+        "street_secretary"
+    )
+
+
+def test_a_disabled_account_answers_as_any_failure_until_the_password_is_right(rpc, as_user):
+    """Without the password nobody learns whether an account exists, is disabled or is locked."""
+    account = rpc.authenticate(anon(), "guanshang.c02.secretary", "Guandu@2026")["account"]
+    rpc.disable_account(as_user("district.admin"), account["account_id"], {"reason": "调离"}, "disable-c02")
+    wrong = [_refused(rpc.authenticate, anon(), name, "wrong") for name in ("guanshang.c02.secretary", "nobody")]
+    assert wrong == ["AUTH_INVALID_CREDENTIALS", "AUTH_INVALID_CREDENTIALS"]
+    assert _refused(rpc.authenticate, anon(), "guanshang.c02.secretary", "Guandu@2026") == "AUTH_ACCOUNT_DISABLED"
+
+
+def test_an_unreadable_source_is_refused(rpc):
+    with pytest.raises(ServiceError) as raised:
+        rpc.authenticate(anon(), "taihe.secretary", "Guandu@2026", "x" * 65)
+    assert raised.value.code == "VALIDATION_FAILED"
 
 
 def test_unknown_users_look_like_wrong_passwords(rpc):

@@ -64,16 +64,20 @@ def test_registration_reports_confirmation_and_who_has_not_reported(rpc, as_user
     gone = rpc.register_member(admin, member_body(GUANSHANG_C01_BR1, unique_seed()), key())
     leaving = {"left_on": "2026-01-05", "reason": "moved_away", "version": 1}
     rpc.leave_member(admin, gone["id"], leaving, key())
-    unknown = (("m-0001", "not a member"), (str(uuid.uuid4()), "not a member"), (gone["id"], "has left"))
-    for member_id, problem in unknown:
-        refused = as_member | {"member_id": member_id}
+    # The teacher's record lies outside 六甲's first community: its secretary must name them, and whatever is
+    # wrong (no such id, a member who left, another name) the answer is one and the same.
+    unnamed = as_member | {"member_id": teacher["id"]}
+    error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, unnamed, key())
+    assert error.errors == {"member_name": ["required for a member outside your scope"]}
+    unknown = ("m-0001", str(uuid.uuid4()), gone["id"])
+    for member_id in unknown:
+        refused = as_member | {"member_id": member_id, "member_name": "李四"}
         error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, refused, key())
-        assert error.errors == {"member_id": [problem]}
-    # The name is the registry's: a different one is refused, none at all takes the record's.
+        assert error.errors == {"member_id": ["no current member with this id and name"]}
     forged = as_member | {"member_id": teacher["id"], "member_name": "王五"}
     error = raises("DUAL_REGISTRATION_REGISTRANT_INVALID", rpc.record_dual_registration, c01, forged, key())
-    assert error.errors == {"member_name": ["does not match the member's record"]}
-    member = rpc.record_dual_registration(c01, as_member | {"member_id": teacher["id"]}, key())
+    assert error.errors == {"member_id": ["no current member with this id and name"]}
+    member = rpc.record_dual_registration(c01, as_member | {"member_id": teacher["id"], "member_name": "李四"}, key())
     assert member["member_name"] == "李四"
     assert agency["org_path"] == "/gd/liujia/c01/" and agency["active"]
     raises(

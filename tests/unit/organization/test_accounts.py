@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from organization.domain.accounts import Account, LockoutPolicy, RefreshToken, TokenReused, scope_for
-from organization.domain.errors import AccountDisabled, AccountLocked, RefreshInvalid
+from organization.domain.accounts import Account, LockoutPolicy, LoginThrottle, RefreshToken, TokenReused, scope_for
+from organization.domain.errors import AccountDisabled, RefreshInvalid
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 POLICY = LockoutPolicy(max_failures=3, window=timedelta(minutes=15), lock_for=timedelta(minutes=10))
@@ -13,32 +13,28 @@ def account(**kw):
     return Account(id="a", username="u", display_name="U", role="street_secretary", org_id="o", **kw)
 
 
-def test_three_failures_in_the_window_lock_for_a_while():
-    acc = account()
+def test_three_failures_from_one_source_in_the_window_close_that_door_for_a_while():
+    door = LoginThrottle(account_id="a", source="10.0.0.1")
     for i in range(3):
-        acc.check_can_log_in(NOW + timedelta(minutes=i))
-        acc.record_failure(NOW + timedelta(minutes=i), POLICY)
-    with pytest.raises(AccountLocked):
-        acc.check_can_log_in(NOW + timedelta(minutes=5))
-    acc.check_can_log_in(NOW + timedelta(minutes=13))  # the lock has passed
+        assert not door.locked(NOW + timedelta(minutes=i))
+        door.record_failure(NOW + timedelta(minutes=i), POLICY)
+    assert door.locked(NOW + timedelta(minutes=5))
+    assert not door.locked(NOW + timedelta(minutes=13))  # the lock has passed
 
 
 def test_failures_outside_the_window_start_a_new_count():
-    acc = account()
-    acc.record_failure(NOW, POLICY)
-    acc.record_failure(NOW + timedelta(minutes=1), POLICY)
-    acc.record_failure(NOW + timedelta(minutes=30), POLICY)
-    acc.check_can_log_in(NOW + timedelta(minutes=31))
-    assert acc.failed_attempts == 1
+    door = LoginThrottle(account_id="a", source="10.0.0.1")
+    door.record_failure(NOW, POLICY)
+    door.record_failure(NOW + timedelta(minutes=1), POLICY)
+    door.record_failure(NOW + timedelta(minutes=30), POLICY)
+    assert not door.locked(NOW + timedelta(minutes=31))
+    assert door.failed_attempts == 1
 
 
-def test_success_clears_the_count_and_disabled_accounts_never_log_in():
-    acc = account()
-    acc.record_failure(NOW, POLICY)
-    acc.record_success()
-    assert acc.failed_attempts == 0
+def test_a_disabled_account_never_logs_in():
+    account().check_can_log_in()
     with pytest.raises(AccountDisabled):
-        account(status="disabled").check_can_log_in(NOW)
+        account(status="disabled").check_can_log_in()
 
 
 def test_scope_of_roles():

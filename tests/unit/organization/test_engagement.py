@@ -92,7 +92,6 @@ def test_a_member_registration_names_a_current_member_as_the_registry_has_them()
     assert (reg.identity, reg.member_name) == ("member:m-1", "张三")  # the registry's name, not the client's
     assert registration(**member, member_name="张三", member_on_file=on_file).member_name == "张三"
     refusals = (
-        ({"member_on_file": None}, {"member_id": ["not a member"]}),
         ({"member_on_file": MemberOnFile(name="张三", status="left")}, {"member_id": ["has left"]}),
         ({"member_on_file": on_file, "member_name": "李四"}, {"member_name": ["does not match the member's record"]}),
         ({"member_on_file": on_file, "member_id": None}, {"member_id": ["required for a member"]}),
@@ -103,6 +102,28 @@ def test_a_member_registration_names_a_current_member_as_the_registry_has_them()
         assert refused.value.errors == errors
     with pytest.raises(RegistrantInvalid):
         registration(organisation=None)
+
+
+def test_a_member_outside_the_callers_scope_must_be_named_and_every_failure_answers_alike():
+    """Someone who may not read a member's record learns no name and no membership from the answer."""
+    member = {"registrant_kind": RegistrantKind.MEMBER, "organisation": None, "member_id": "m-1"}
+    elsewhere = MemberOnFile(name="张三", status="active", visible=False)
+    with pytest.raises(RegistrantInvalid) as refused:
+        registration(**member, member_name=None, member_on_file=elsewhere)
+    assert refused.value.errors == {"member_name": ["required for a member outside your scope"]}
+    with pytest.raises(RegistrantInvalid) as refused:
+        registration(**member, member_name=None, member_on_file=None)  # no such member: the same answer
+    assert refused.value.errors == {"member_name": ["required for a member outside your scope"]}
+    alike = {"member_id": ["no current member with this id and name"]}
+    for on_file, name in (
+        (elsewhere, "李四"),  # another name
+        (None, "张三"),  # no such member
+        (MemberOnFile(name="张三", status="left", visible=False), "张三"),  # a member who left
+    ):
+        with pytest.raises(RegistrantInvalid) as refused:
+            registration(**member, member_name=name, member_on_file=on_file)
+        assert (refused.value.errors, str(refused.value)) == (alike, "no current party member has this id and name")
+    assert registration(**member, member_name="张三", member_on_file=elsewhere).member_name == "张三"
     with pytest.raises(RegistrantInvalid):
         registration(member_id="m-1", member_name="张三")
 

@@ -1,4 +1,4 @@
-"""Tables of accounts and their refresh tokens."""
+"""Tables of accounts, their refresh tokens and their log-in throttles (failed attempts per source)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ class AccountRow(Base):
     department_code: Mapped[str | None] = mapped_column(String(32))
     member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"))  # the member this account acts as
     status: Mapped[str] = mapped_column(String(16))
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginThrottleRow(Base):
+    """Failed log-ins of one account from one source; a row exists only while there are some."""
+
+    __tablename__ = "login_throttles"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer)
     first_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RefreshTokenRow(Base):

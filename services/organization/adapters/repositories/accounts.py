@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kit.config import DISTRICT
 from kit.orm import under
 from kit.pagination import Order, page
-from organization.adapters.orm.accounts import AccountRow, RefreshTokenRow
+from organization.adapters.orm.accounts import AccountRow, LoginThrottleRow, RefreshTokenRow
 from organization.adapters.orm.tree import OrgRow
-from organization.domain.accounts import Account, RefreshToken
+from organization.domain.accounts import Account, LoginThrottle, RefreshToken
 
 ACCOUNT_SORTS: dict[str, Order] = {
     "username": [(AccountRow.username, False), (AccountRow.id, False)],
@@ -56,17 +56,37 @@ class AccountRepository:
                 department_code=account.department_code,
                 member_id=account.member_id,
                 status=account.status,
-                failed_attempts=0,
                 created_at=now,
             )
         )
 
-    def save_login_state(self, account: Account) -> None:
-        row = self.session.get(AccountRow, account.id)
-        assert row is not None
-        row.failed_attempts = account.failed_attempts
-        row.first_failure_at = account.first_failure_at
-        row.locked_until = account.locked_until
+    def throttle(self, account_id: str, source: str) -> LoginThrottle:
+        row = self.session.get(LoginThrottleRow, (account_id, source))
+        if row is None:
+            return LoginThrottle(account_id=account_id, source=source)
+        return LoginThrottle(
+            account_id=account_id,
+            source=source,
+            failed_attempts=row.failed_attempts,
+            first_failure_at=row.first_failure_at,
+            locked_until=row.locked_until,
+        )
+
+    def save_throttle(self, throttle: LoginThrottle) -> None:
+        self.session.merge(
+            LoginThrottleRow(
+                account_id=throttle.account_id,
+                source=throttle.source,
+                failed_attempts=throttle.failed_attempts,
+                first_failure_at=throttle.first_failure_at,
+                locked_until=throttle.locked_until,
+            )
+        )
+
+    def clear_throttles(self, account_id: str, source: str | None = None) -> None:
+        """Forget failed log-ins of the account: from one source (it logged in), or all (enabled, reset)."""
+        query = delete(LoginThrottleRow).where(LoginThrottleRow.account_id == account_id)
+        self.session.execute(query if source is None else query.where(LoginThrottleRow.source == source))
 
     def save_status(self, account: Account) -> None:
         row = self.session.get(AccountRow, account.id)
@@ -145,9 +165,6 @@ def to_account(row: AccountRow) -> Account:
         status=row.status,
         department_code=row.department_code,
         member_id=row.member_id,
-        failed_attempts=row.failed_attempts,
-        first_failure_at=row.first_failure_at,
-        locked_until=row.locked_until,
     )
 
 
@@ -182,21 +199,18 @@ class AccountAdminRepository:
     def username_taken(self, username: str) -> bool:
         return bool(self.session.scalar(select(func.count()).where(AccountRow.username == username)))
 
-    def secretary_of(self, org_id: str) -> str | None:
-        """The first active secretary (or district admin) account of a node, by username."""
+    def secretary_of(self, org_id: str, roles: Sequence[str]) -> str | None:
+        """The first active account of a node holding one of `roles`, by username."""
         return self.session.scalar(
             select(AccountRow.id)
-            .where(
-                AccountRow.org_id == org_id,
-                AccountRow.status == "active",
-                AccountRow.role.in_(("district_admin", "street_secretary", "community_secretary")),
-            )
+            .where(AccountRow.org_id == org_id, AccountRow.status == "active", AccountRow.role.in_(roles))
             .order_by(AccountRow.username)
             .limit(1)
         )
 
-    def account_in_node(self, account_id: str, org_id: str) -> bool:
-        return (
-            self.session.scalar(select(AccountRow.id).where(AccountRow.id == account_id, AccountRow.org_id == org_id))
-            is not None
+    def account_in_node(self, account_id: str, org_id: str, roles: Sequence[str]) -> bool:
+        """Whether the account sits on the node and holds one of `roles`."""
+        query = select(AccountRow.id).where(
+            AccountRow.id == account_id, AccountRow.org_id == org_id, AccountRow.role.in_(roles)
         )
+        return self.session.scalar(query) is not None

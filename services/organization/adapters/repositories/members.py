@@ -107,11 +107,18 @@ class MemberRepository:
         row = self.session.scalar(query)
         return to_member(row) if row is not None else None
 
-    def on_file(self, member_id: str) -> MemberOnFile | None:
+    def on_file(self, member_id: str, scope: str) -> MemberOnFile | None:
         """A member's name and status wherever they are, or None for no such member: for a record that names
-        a member outside the caller's scope (an in-service member registering where they live)."""
-        row = self.session.execute(select(MemberRow.name, MemberRow.status).where(MemberRow.id == member_id)).first()
-        return None if row is None else MemberOnFile(name=row.name, status=row.status)
+        a member outside the caller's scope (an in-service member registering where they live). `visible` says
+        whether the member's branch lies in `scope`."""
+        row = self.session.execute(
+            select(MemberRow.name, MemberRow.status, OrgRow.org_path)
+            .join(OrgRow, OrgRow.id == MemberRow.branch_id)
+            .where(MemberRow.id == member_id)
+        ).first()
+        if row is None:
+            return None
+        return MemberOnFile(name=row.name, status=row.status, visible=row.org_path.startswith(scope))
 
     def sealed(self, member_id: str) -> tuple[str, str | None]:
         """The ciphertexts of a member's ID number and phone (only for a caller already allowed to reveal)."""

@@ -25,6 +25,7 @@ from organization.adapters.repositories.accounts import AccountAdminRepository, 
 from organization.adapters.repositories.members import MemberRepository, Visibility
 from organization.adapters.repositories.tree import OrgRepository
 from organization.domain.accounts import (
+    ACCESS_TOKEN_MAX_LIFETIME,
     UNKNOWN_SOURCE,
     Account,
     CannotDisableSelf,
@@ -164,7 +165,8 @@ def account_state(uow: UnitOfWork, account_id: str) -> dict[str, Any]:
     account = accounts.get(account_id) if is_uuid(account_id) else None
     if account is None:
         raise AccountNotFound("account not found")
-    return account_read(account, accounts.org_path(account.org_id))
+    ended = accounts.ended_sessions(account.id, since=uow.clock.now() - ACCESS_TOKEN_MAX_LIFETIME)
+    return account_read(account, accounts.org_path(account.org_id)) | {"ended_sessions": ended}
 
 
 def _session(account: Account, accounts: AccountRepository, token: str, refresh: RefreshToken) -> dict[str, Any]:
@@ -172,6 +174,8 @@ def _session(account: Account, accounts: AccountRepository, token: str, refresh:
         "account": account_read(account, accounts.org_path(account.org_id)),
         "refresh_token": token,
         "refresh_expires_at": isoformat_z(refresh.expires_at),
+        # the refresh family: the gateway writes it into the access token (`sid`) so ending it ends them too
+        "session_id": refresh.family_id,
     }
 
 

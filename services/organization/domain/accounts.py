@@ -25,6 +25,11 @@ class SessionPolicy:
     refresh_ttl: timedelta = timedelta(days=14)
 
 
+# The gateway's access tokens live at most this long (its config refuses more): a session ended longer ago than
+# this has no live access token left, so the account's state lists only the sessions ended within it.
+ACCESS_TOKEN_MAX_LIFETIME = timedelta(minutes=15)
+
+
 @dataclass
 class Account:
     id: str

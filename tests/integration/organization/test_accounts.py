@@ -87,6 +87,27 @@ def test_logout_revokes(rpc):
     assert rpc.revoke_session(anon(), "x" * 40) == {"revoked": True}
 
 
+def test_account_state_lists_the_sessions_ended_lately_so_their_access_tokens_stop(rpc, as_user):
+    """Logging out, a replayed refresh token and a password reset each end sessions; the account's state names
+    them (`ended_sessions`) while access tokens of theirs may still live, and the gateway refuses those."""
+    kept = rpc.authenticate(anon(), "yiliu.secretary", "Guandu@2026")
+    out = rpc.authenticate(anon(), "yiliu.secretary", "Guandu@2026")
+    replayed = rpc.authenticate(anon(), "yiliu.secretary", "Guandu@2026")
+    account_id = kept["account"]["account_id"]
+    assert len({kept["session_id"], out["session_id"], replayed["session_id"]}) == 3
+    assert rpc.account_state(system(), account_id)["ended_sessions"] == []
+    rpc.revoke_session(anon(), out["refresh_token"])
+    rotated = rpc.refresh_session(anon(), replayed["refresh_token"])
+    assert rotated["session_id"] == replayed["session_id"]  # a refresh stays in its session
+    with pytest.raises(ServiceError):
+        rpc.refresh_session(anon(), replayed["refresh_token"])  # reuse: the whole session ends
+    ended = rpc.account_state(system(), account_id)["ended_sessions"]
+    assert sorted(ended) == sorted([out["session_id"], replayed["session_id"]])
+    rpc.reset_password(as_user("district.admin"), account_id, {"password": "Guandu@2026"}, "reset-yiliu")
+    ended = rpc.account_state(system(), account_id)["ended_sessions"]
+    assert sorted(ended) == sorted([kept["session_id"], out["session_id"], replayed["session_id"]])
+
+
 def test_account_state_is_for_the_suite_only(rpc):
     account = rpc.authenticate(anon(), "guandu.secretary", "Guandu@2026")["account"]
     state = rpc.account_state(system(), account["account_id"])

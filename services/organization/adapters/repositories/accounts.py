@@ -106,6 +106,16 @@ class AccountRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    def ended_sessions(self, account_id: str, since: Any) -> list[str]:
+        """The refresh families (sessions) of the account revoked since `since`: logged out, reused, reset."""
+        query = (
+            select(RefreshTokenRow.family_id)
+            .where(RefreshTokenRow.account_id == account_id, RefreshTokenRow.revoked_at >= since)
+            .distinct()
+            .order_by(RefreshTokenRow.family_id)
+        )
+        return list(self.session.scalars(query))
+
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         row = self.session.get(AccountRow, account_id)
         assert row is not None

@@ -43,7 +43,9 @@ class Tokens:
         self.ttl = config.access_token_ttl
         self._clock = clock
 
-    def issue(self, account_id: str) -> str:
+    def issue(self, account_id: str, session_id: str | None = None) -> str:
+        """A token for the account; `sid` names the session (refresh family) it belongs to, so ending that
+        session (logout, a replayed refresh token, a password reset) ends the token too."""
         now = self._clock.now()
         claims = {
             "sub": account_id,
@@ -53,11 +55,13 @@ class Tokens:
             "exp": now + timedelta(seconds=self.ttl),
             "jti": uuid.uuid4().hex,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         kid = self._signing_kid
         return jwt.encode(claims, self._keys[kid], algorithm=ALGORITHM, headers={"kid": kid})
 
-    def verify(self, token: str) -> str:
-        """The account id a valid token was issued to; 401 for anything else."""
+    def verify(self, token: str) -> tuple[str, str | None]:
+        """The account id and session a valid token was issued to; 401 for anything else."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(kid) if isinstance(kid, str) else None
@@ -75,7 +79,8 @@ class Tokens:
             raise _unauthenticated("TOKEN_EXPIRED", "the access token has expired: refresh it") from None
         except jwt.InvalidTokenError:
             raise _unauthenticated("TOKEN_INVALID", "the access token is not valid") from None
-        return str(claims["sub"])
+        sid = claims.get("sid")
+        return str(claims["sub"]), sid if isinstance(sid, str) else None
 
 
 class AccountStates:
@@ -110,7 +115,7 @@ class Auth:
     def session(self, session: dict[str, Any]) -> dict[str, Any]:
         """What a client gets for a successful login or refresh: a new access token and the service's session."""
         return {
-            "access_token": self.tokens.issue(session["account"]["account_id"]),
+            "access_token": self.tokens.issue(session["account"]["account_id"], session.get("session_id")),
             "token_type": "Bearer",
             "expires_in": self.tokens.ttl,
             "refresh_token": session["refresh_token"],
@@ -134,15 +139,18 @@ def bearer_account_id() -> str:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("TOKEN_MISSING", "send an access token: Authorization: Bearer <token>")
-        g.account_id = current().tokens.verify(token.strip())
+        g.account_id, g.session_id = current().tokens.verify(token.strip())
     return str(g.account_id)
 
 
 def account() -> dict[str, Any]:
-    """The caller's account as the organization service has it now; 401 when it is disabled or gone."""
+    """The caller's account as the organization service has it now; 401 when it is disabled or gone, or when
+    the token's session has ended since it was issued (both seen within ACCOUNT_STATE_TTL)."""
     state = current().accounts.get(bearer_account_id())
     if state["status"] != "active":
         raise _unauthenticated("ACCOUNT_DISABLED", "the account is disabled")
+    if g.session_id is not None and g.session_id in state.get("ended_sessions", ()):
+        raise _unauthenticated("SESSION_ENDED", "this session has ended (logged out or reset): log in again")
     return state
 
 

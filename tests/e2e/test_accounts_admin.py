@@ -293,3 +293,46 @@ def test_every_account_route_lets_an_actor_manage_only_lower_ranks_in_its_subtre
         if role not in allowed:
             assert created.status_code in (403, 404), (role, created.text)
             assert usernames(as_user("district.admin"), q=username) == []
+
+
+def test_an_ended_session_stops_its_access_tokens_within_the_ttl(suite, as_user):
+    """Logging out, a replayed refresh token and a password reset end sessions; the access tokens of those
+    sessions stop within ACCOUNT_STATE_TTL (1 s here), not at the end of their 15 minutes; others keep working."""
+    admin = as_user("district.admin")
+    name = f"taihe.clerk.{uuid.uuid4().hex[:6]}"
+    body = {"username": name, "display_name": "太和干事", "role": "community_secretary", "password": "first-password"}
+    account = admin.post(ACCOUNTS, json=body | {"org_id": node_id("/gd/taihe/c03/")}).json()
+
+    def me(session: dict) -> requests.Response:
+        headers = {"Authorization": f"Bearer {session['access_token']}"}
+        return requests.get(f"{suite.base_url}/api/v1/me", headers=headers, timeout=10)
+
+    def refresh(token: str) -> requests.Response:
+        return requests.post(f"{suite.base_url}/api/v1/auth/refresh", json={"refresh_token": token}, timeout=10)
+
+    def ended(session: dict, what: str) -> None:
+        # Each gunicorn worker caches account state on its own (for the TTL): poll until this one refuses.
+        def refused() -> bool:
+            answer = me(session)
+            return answer.status_code == 401 and answer.json()["code"] == "SESSION_ENDED"
+
+        wait_for(refused, timeout=15, what=what)
+
+    logged_out, other = login(suite, name, "first-password").json(), login(suite, name, "first-password").json()
+    assert me(logged_out).status_code == 200
+    requests.post(
+        f"{suite.base_url}/api/v1/auth/logout", json={"refresh_token": logged_out["refresh_token"]}, timeout=10
+    )
+    ended(logged_out, "a logged-out session's access token refused")
+    assert me(other).status_code == 200  # another session of the same account goes on
+
+    replayed = login(suite, name, "first-password").json()
+    rotated = refresh(replayed["refresh_token"]).json()
+    assert me(rotated).status_code == 200
+    assert refresh(replayed["refresh_token"]).status_code == 401  # reuse: the whole session ends
+    ended(rotated, "the access token of a session whose refresh token was replayed refused")
+
+    reset = admin.post(f"{ACCOUNTS}/{account['account_id']}/reset-password", json={"password": "second-password"})
+    assert reset.status_code == 200
+    ended(other, "an access token issued before a password reset refused")
+    assert me(login(suite, name, "second-password").json()).status_code == 200

@@ -46,12 +46,13 @@ def test_a_token_names_its_account_and_the_signing_key():
     assert (claims["aud"], claims["iss"]) == ("guandu-api", "guandu-gateway")
     assert claims["exp"] - claims["iat"] == 900
     assert len(claims["jti"]) == 32
-    assert tokens(K2, K1).verify(tokens(K2, K1).issue(ACCOUNT)) == ACCOUNT
+    assert tokens(K2, K1).verify(tokens(K2, K1).issue(ACCOUNT)) == (ACCOUNT, None)
+    assert tokens(K2, K1).verify(tokens(K2, K1).issue(ACCOUNT, "s-1")) == (ACCOUNT, "s-1")
 
 
 def test_every_configured_key_verifies_so_keys_can_be_rotated():
     old = tokens(K1).issue(ACCOUNT)
-    assert tokens(K2, K1).verify(old) == ACCOUNT
+    assert tokens(K2, K1).verify(old) == (ACCOUNT, None)
     refused(old, verifier=tokens(K2))  # once k1 is retired, its tokens stop working
 
 

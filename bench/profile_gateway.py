@@ -25,17 +25,18 @@ import psutil
 from bench import gateway as bench
 from kit.harness import Suite, private_vhost
 
-# Parts of a request, each recognised by a frame; a stack counts for the outermost part it passes through,
-# so an RPC made to read the account's state counts as account state, not as the route's RPC.
+# Parts of a request, each recognised by a frame and tried in this order: a stack counts for the first part it
+# passes through, so the RPC that reads the account's state counts as account state, and the token check the
+# rate limiter makes to find its key counts as the JWT decode.
 PARTS = [
-    ("rate limit (flask-limiter, incl. its key: the token check)", r"Limiter\._check_request_limit"),
-    ("access log (structlog)", r"JsonLogger\.access"),
-    ("street modules gate", r"modules\.py"),
-    ("account state (cached)", r"AccountStates\.get"),
     ("JWT decode", r"Tokens\.verify"),
+    ("account state (cached)", r"AccountStates\.get"),
+    ("street modules gate", r"modules\.py"),
     ("consumer check (queue_state)", r"Rpc\.service_up"),
     ("RPC pool checkout/return", r"Rpc\._borrow|Rpc\._give_back"),
     ("RPC call (nameko, kombu, py-amqp)", r"MethodProxy\.__call__"),
+    ("rate limit (flask-limiter)", r"Limiter\._check_request_limit"),
+    ("access log (structlog)", r"JsonLogger\.access"),
     ("metrics (prometheus-client)", r"\(prometheus_client/|gateway/metrics\.py"),
     ("response schema dump (marshmallow)", r"\(marshmallow/"),
     ("JSON encoding", r"\(json/"),
@@ -58,11 +59,16 @@ def parts(stacks: Path) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--parts-of", type=Path, help="only sum up stacks recorded before")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("env", nargs="*")
     args = parser.parse_args()
+    if args.parts_of:
+        for name, share in parts(args.parts_of):
+            print(f"  {share:6.1%}  {name}")
+        return
     env = dict(DEMO_RECORDS="none", RATE_LIMIT="10000000/minute", **dict(e.split("=", 1) for e in args.env))
     with private_vhost() as uri, tempfile.TemporaryDirectory() as tmp:
         suite = Suite(Path(tmp), uri, **env)

@@ -25,7 +25,7 @@ SWEEP_INTERVAL = 1.0  # seconds between two sweeps of expired counters out of th
 class MemoryCounters(MemoryStorage):
     """limits' memory storage, except that a hit does not start a thread. limits 5.8 starts a 10 ms
     `threading.Timer` on every hit that finds the previous one finished (nearly every request: a quarter of
-    the gateway's CPU in `bench/gateway.py`). An expired counter is already dropped when it is next read;
+    the gateway's CPU in `bench.profile_gateway`). An expired counter is already dropped when it is next read;
     the sweep only frees counters nobody reads again, so here it runs inline at most once a second."""
 
     STORAGE_SCHEME = ["gateway-memory"]  # noqa: RUF012 - the name limits looks a storage up by (its base types it so)

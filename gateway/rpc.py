@@ -34,7 +34,7 @@ log = get_logger("gateway.rpc")
 
 # kombu builds a Connection for every RPC nameko publishes, and outside eventlet/gevent each one tries
 # `import librabbitmq`; not installed, so every call searched sys.path for it again (6% of the gateway's CPU
-# in bench/gateway.py). None in sys.modules makes that import fail at once; the transport was py-amqp anyway.
+# in bench.profile_gateway). None in sys.modules makes that import fail at once; the transport was py-amqp anyway.
 sys.modules.setdefault("librabbitmq", None)  # type: ignore[arg-type]
 
 # Errors of the road, not of the service. nameko raises RuntimeError when its reply consumer was disconnected.

@@ -1,6 +1,11 @@
 """Gateway `GET /api/v1/orgs/{id}` requests/s and p99 beside bare nameko RPC calls/s (`organization.get_org`)
-from long-lived clients, at the same concurrency, on the same machine, with the same kind of load generator
-(one OS process per concurrent client, so the generator's own CPU use can be measured and stated).
+from long-lived clients, at the same concurrency (8 and 32 by default), on the same machine, with the same kind
+of load generator (one OS process per concurrent client, so the generator's own CPU use can be measured and
+stated). The machine is shared and noisy: the bare-RPC and gateway runs alternate in short rounds, so a
+burst of someone else's load falls on both sides rather than on one.
+
+Each client sends its next request as soon as it has the answer (a closed loop): with N clients and X answers
+a second the mean latency is N / X (Little's law), for the gateway and the baseline alike.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from typing import Any
 
 from kit.harness import Suite, private_vhost
 
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_CONCURRENCY", "8,32").split(","))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))  # per side and concurrency, split into ROUNDS
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 CORES = os.cpu_count() or 1
 
 
@@ -62,23 +68,45 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(worker: Any, args: Any) -> tuple[float, float, float, float]:
-    """(per second, p50 ms, p99 ms, load generator's share of all cores)"""
-    with multiprocessing.get_context("spawn").Pool(CONCURRENCY) as pool:
-        started = time.perf_counter()
-        results = pool.map(worker, [args] * CONCURRENCY)
-        wall = time.perf_counter() - started
-    count = sum(r[0] for r in results)
-    latencies = sorted(x for r in results for x in r[1])
-    cpu = sum(r[2] for r in results)
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    return count / SECONDS, statistics.median(latencies) * 1000, p99, cpu / (wall * CORES)
+class Side:
+    """One side's figures summed over its rounds."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.latencies: list[float] = []
+        self.cpu = 0.0
+        self.wall = 0.0
+
+    def run(self, worker: Any, args: tuple[Any, ...], clients: int, seconds: float) -> None:
+        with multiprocessing.get_context("spawn").Pool(clients) as pool:
+            started = time.perf_counter()
+            results = pool.map(worker, [(*args, seconds)] * clients)
+            self.wall += time.perf_counter() - started
+        self.count += sum(r[0] for r in results)
+        self.seconds += seconds
+        self.latencies.extend(x for r in results for x in r[1])
+        self.cpu += sum(r[2] for r in results)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def ms(self, quantile: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, int(len(ordered) * quantile) - 1)] * 1000
+
+    def line(self, label: str, unit: str) -> str:
+        return (
+            f"  {label:<28} {self.rate:8,.0f} {unit:<10} p50 {statistics.median(self.latencies) * 1000:6.1f} ms"
+            f"   p99 {self.ms(0.99):6.1f} ms   load generator used {self.cpu / (self.wall * CORES):4.0%} of the cores"
+        )
 
 
 def main() -> None:
     print(
-        f"\n== gateway GET /api/v1/orgs/{{id}} vs bare nameko RPC ({CONCURRENCY} concurrent clients, "
-        f"{SECONDS:g} s each, {CORES} cores)"
+        f"\n== gateway GET /api/v1/orgs/{{id}} vs bare nameko RPC ({' and '.join(map(str, CONCURRENCIES))} "
+        f"concurrent clients, {SECONDS:g} s per side in {ROUNDS} alternating rounds, {CORES} cores)"
     )
     with private_vhost() as uri, tempfile.TemporaryDirectory() as tmp:
         suite = Suite(
@@ -95,24 +123,28 @@ def main() -> None:
                 "correlation_id": uuid.uuid4().hex,
                 "account_id": account,
             }
-            rpc_rate, rpc_p50, rpc_p99, rpc_cpu = _run(_rpc_worker, (uri, org_id, ctx, SECONDS))
-            http_rate, http_p50, http_p99, http_cpu = _run(
-                _http_worker, (suite.gateway_port, f"/api/v1/orgs/{org_id}", token, SECONDS)
-            )
+            figures = []
+            for clients in CONCURRENCIES:
+                rpc, http = Side(), Side()
+                for _ in range(ROUNDS):  # alternating, so the machine's other load falls on both sides
+                    rpc.run(_rpc_worker, (uri, org_id, ctx), clients, SECONDS / ROUNDS)
+                    http.run(
+                        _http_worker, (suite.gateway_port, f"/api/v1/orgs/{org_id}", token), clients, SECONDS / ROUNDS
+                    )
+                figures.append((clients, rpc, http))
         finally:
             suite.stop()
-    print(
-        f"  bare nameko RPC (baseline)   {rpc_rate:8,.0f} calls/s    p50 {rpc_p50:6.1f} ms   p99 {rpc_p99:6.1f} ms"
-        f"   load generator used {rpc_cpu:4.0%} of the cores"
-    )
-    print(
-        f"  gateway over HTTP            {http_rate:8,.0f} requests/s p50 {http_p50:6.1f} ms   p99 {http_p99:6.1f} ms"
-        f"   load generator used {http_cpu:4.0%} of the cores"
-    )
-    print(f"  ratio gateway / bare RPC     {http_rate / rpc_rate:8.2f}")
+    for clients, rpc, http in figures:
+        print(f"  -- {clients} concurrent clients")
+        print(rpc.line("bare nameko RPC (baseline)", "calls/s"))
+        print(http.line("gateway over HTTP", "requests/s"))
+        print(
+            f"  ratio gateway / bare RPC     {http.rate / rpc.rate:8.2f}       p99 gateway {http.ms(0.99):.1f} ms"
+            f" vs bare RPC {rpc.ms(0.99):.1f} ms"
+        )
     print(
         "  (the gateway does more per request: JWT check, account state (cached), rate limit, schema dump, "
-        "metrics, and then the same RPC)"
+        "metrics, access log, and then the same RPC)"
     )
 
 

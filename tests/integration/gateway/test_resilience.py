@@ -5,8 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import REGISTRY
 
-from kit.testing import queue_depth, wait_for
+from kit.amqp import queue_state
+from kit.testing import make_settings, queue_depth, wait_for
 from tests.integration.gateway.conftest import is_problem, login
+from tests.integration.gateway.fake_organization import service_for
 
 
 def discarded() -> float:
@@ -44,6 +46,30 @@ def test_a_stopped_service_is_503_and_nothing_is_published_to_its_queue(make_cli
         is_problem(client.post("/api/v1/orgs", json=body, headers=admin), 503, "SERVICE_UNAVAILABLE")
     assert queue_depth(amqp_uri, "rpc-organization") == 0
     assert len(store.calls) == calls
+
+
+def test_a_service_that_is_back_is_served_on_the_next_request(
+    make_client, container_factory, organization, store, amqp_uri
+):
+    def consumers() -> int:
+        return (queue_state(amqp_uri, ["rpc-organization"])["rpc-organization"] or (0, 0))[1]
+
+    admin = login(make_client(), "admin")
+    organization.stop()
+    wait_for(lambda: consumers() == 0, timeout=10, what="the service's consumer to be gone")
+    # A gateway that finds the service down, with a long check TTL: had it cached "down", it would keep
+    # answering 503 long after the service is back.
+    client = make_client(service_check_ttl=30)
+    url = f"/api/v1/orgs/{store.id_of('liujia')}"
+    is_problem(client.get(url, headers=admin), 503, "SERVICE_UNAVAILABLE")
+
+    settings = make_settings("organization", amqp_uri=amqp_uri, database_url="sqlite://")
+    container_factory(service_for(store), settings).start()
+    wait_for(consumers, timeout=10, what="the restarted service to consume its queue")
+    response = client.get(url, headers=admin)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["id"] == store.id_of("liujia")
+    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up"}}
 
 
 def test_a_service_that_never_started_is_503_too(make_client, amqp_uri):

@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 PYTEST := $(BIN)/pytest
 
-.PHONY: help run test lint imports types unit contract integration e2e chaos bench broker venv lock clean
+.PHONY: help run test lint imports types unit contract integration e2e chaos bench broker redis venv lock clean
 
 help:
 	@echo "make run   - set up and run the whole suite with the Guandu demo data (SQLite, local RabbitMQ)"
@@ -30,7 +30,11 @@ venv: $(STAMP)
 broker:
 	@scripts/ensure-rabbitmq
 
-run: venv broker
+# The gateway's workers share their rate-limit counters in Redis (make run; CI starts it in .ci/run).
+redis:
+	@scripts/ensure-redis
+
+run: venv broker redis
 	@$(BIN)/python scripts/run_suite.py
 
 lint: venv

@@ -43,6 +43,12 @@ def on_starting(server: Any) -> None:
     """A previous run's counters are not this run's."""
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink()
+    if workers > 1 and not _gateway.redis_url:
+        get_logger("gateway").warning(
+            "rate limits are counted per worker: without REDIS_URL each of the workers counts alone, so every "
+            "limit (the login limit too) is multiplied by their number",
+            workers=workers,
+        )
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -97,5 +97,6 @@ def _retry_after(response: Response) -> Response:
 
 def init_app(app: Flask, config: GatewayConfig) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = config.redis_url or "gateway-memory://"
+    app.config["RATELIMIT_KEY_PREFIX"] = config.rate_limit_prefix
     limiter.init_app(app)
     app.after_request(_retry_after)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import requests
@@ -52,12 +53,23 @@ def announce_ready(gateway: str, stop: threading.Event) -> None:
         print(f"\n>>> the suite is not ready after 120 s: see the log above and {gateway}/readyz\n", flush=True)
 
 
-def main() -> int:
-    env = dict(os.environ)
+def environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment every process of `make run` gets."""
+    env = dict(base)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    var = Path(env.setdefault("GUANDU_VAR_DIR", str(ROOT / "var")))
+    env.setdefault("GUANDU_VAR_DIR", str(ROOT / "var"))
+    env.setdefault("DEMO_PASSWORD", "Guandu@2026")
+    # The gateway's workers share their rate-limit counters there (`make redis` made sure it answers): counted
+    # per worker, every limit would be multiplied by the number of workers.
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    return env
+
+
+def main() -> int:
+    env = environment(os.environ)
+    var = Path(env["GUANDU_VAR_DIR"])
     var.mkdir(parents=True, exist_ok=True)
-    password = env.setdefault("DEMO_PASSWORD", "Guandu@2026")
+    password = env["DEMO_PASSWORD"]
     gateway = f"http://{env.get('GATEWAY_HOST', '127.0.0.1')}:{env.get('GATEWAY_PORT', '8000')}"
 
     loaded = subprocess.run([sys.executable, "-m", "organization.demo"], env=env, cwd=ROOT, check=False)

@@ -18,6 +18,8 @@ from gateway.errors import ProblemApi, service_error_response
 from gateway.headers import CORRELATION_HEADER, correlation_id
 from kit.errors import ServiceError
 
+API_PREFIX = "/api/"
+
 
 def create_app(config: GatewayConfig | None = None) -> Flask:
     config = config or GatewayConfig.from_env()
@@ -39,7 +41,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     metrics.init_app(app)  # first, so that it times everything that follows
     app.before_request(_bind_correlation_id)
     app.before_request(_json_bodies_only)
-    app.after_request(_echo_correlation_id)
+    app.after_request(_response_headers)
     limits.init_app(app, config)
     rpc.init_app(app, config)
     auth.init_app(app, config)
@@ -74,6 +76,11 @@ def _json_bodies_only() -> None:
         raise UnsupportedMediaType("send the body as application/json")
 
 
-def _echo_correlation_id(response: Response) -> Response:
+def _response_headers(response: Response) -> Response:
+    """The correlation id on every answer; no content sniffing anywhere; and no caching of what the API
+    answers (tokens, unmasked personal data, anything read with someone's rights), by any cache on the way."""
     response.headers[CORRELATION_HEADER] = correlation_id()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path.startswith(API_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
     return response

@@ -2,8 +2,9 @@
 
 gthread workers (gunicorn 27 has no eventlet worker), each process with its own pool of RPC clients; the
 kit's JSON logs for gunicorn's error and access logs; Prometheus in multiprocess mode. Reads GATEWAY_HOST,
-GATEWAY_PORT, GATEWAY_WORKERS (2), GATEWAY_THREADS (8), LOG_LEVEL and PROMETHEUS_MULTIPROC_DIR (default
-var/prometheus-gateway; one directory per gunicorn instance, emptied when it starts).
+GATEWAY_PORT, GATEWAY_WORKERS (2), GATEWAY_THREADS (8), METRICS_PORT (9100: /metrics), LOG_LEVEL and
+PROMETHEUS_MULTIPROC_DIR (default var/prometheus-gateway; one directory per gunicorn instance, emptied when it
+starts).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def on_starting(server: Any) -> None:
             "limit (the login limit too) is multiplied by their number",
             workers=workers,
         )
+
+
+def when_ready(server: Any) -> None:
+    """/metrics of every worker, on the ops port of the master (METRICS_PORT, default 9100), off the API's."""
+    from gateway.metrics import serve_ops
+
+    serve_ops(os.environ.get("METRICS_HOST", _gateway.host), int(os.environ.get("METRICS_PORT", "9100")))
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -8,7 +8,7 @@ import os
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from kit.metrics import LATENCY_BUCKETS
@@ -50,10 +50,19 @@ def init_app(app: Flask) -> None:
     app.after_request(_observe)
 
 
-def exposition() -> Response:
+def registry() -> CollectorRegistry:
+    """What to expose: every gunicorn worker's counters (multiprocess mode), or this process's own."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        collected = CollectorRegistry()
+        MultiProcessCollector(collected)
+        return collected
+    return REGISTRY
+
+
+def exposition() -> bytes:
+    return bytes(generate_latest(registry()))
+
+
+def serve_ops(host: str, port: int) -> None:
+    """/metrics on the ops port (METRICS_PORT), not the API's: ops read it, the API's callers never do."""
+    start_http_server(port, addr=host, registry=registry())

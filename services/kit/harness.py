@@ -306,6 +306,7 @@ class Suite:
         return process
 
     def start_gateway(self, **env: str) -> Process:
+        metrics_port = env.pop("METRICS_PORT", None) or str(free_port())
         process = Process(
             "gateway",
             [
@@ -315,9 +316,15 @@ class Suite:
                 "gateway.app:create_app()",
             ],
             # the gateway alone runs prometheus-client in multiprocess mode, in a directory of its own
-            {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus-gateway"), **env},
+            {
+                **self.env,
+                "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus-gateway"),
+                "METRICS_PORT": metrics_port,
+                **env,
+            },
             self.workdir,
         )
+        process.metrics_port = int(metrics_port)  # type: ignore[attr-defined]
         self.processes["gateway"] = process.start()
         wait_ready(f"{self.base_url}/healthz", process)
         return process

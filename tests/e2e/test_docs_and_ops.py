@@ -2,6 +2,8 @@
 
 import re
 
+import requests
+
 from tests.e2e.test_orgs import is_problem
 from tests.integration.gateway.test_ops import ROUTES
 
@@ -33,11 +35,13 @@ def test_the_docs_ui_uses_only_local_assets(anonymous):
         assert anonymous.get(url).status_code == 200, source
 
 
-def test_metrics_count_requests_per_route(as_user, anonymous):
+def test_metrics_count_requests_per_route_on_the_ops_port_only(suite, as_user, anonymous):
     as_user("district.admin").get("/api/v1/orgs")
-    text = anonymous.get("/metrics").text
+    port = suite.processes["gateway"].metrics_port
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "/api/v1/orgs" in text
     assert "guandu_http" in text
+    is_problem(anonymous.get("/metrics"), 404)  # the API's port serves no metrics to its callers
 
 
 def test_unknown_routes_are_problems_too(anonymous):
@@ -86,7 +90,6 @@ def test_the_correlation_id_travels_from_http_through_rpc_into_logs_and_events(s
 
 
 def test_each_service_serves_its_own_metrics_and_probes(suite, as_user):
-    import requests
 
     as_user("liujia.secretary").get("/api/v1/orgs")
     port = suite.processes["organization"].metrics_port

@@ -3,7 +3,9 @@ UI on local assets, and the correlation id on every answer."""
 
 import re
 
-from tests.integration.gateway.conftest import login
+from gateway.metrics import exposition
+from tests.integration.gateway.conftest import is_problem, login
+from tests.integration.gateway.fake_organization import password_of
 
 ROUTES = {
     ("/api/v1/auth/token", "post"),
@@ -84,7 +86,8 @@ def test_metrics_are_counted_per_route_rule_not_per_path(client, store):
     for code in ("liujia", "guanshang"):
         client.get(f"/api/v1/orgs/{store.id_of(code)}", headers=admin)
     client.get("/api/v1/orgs/not-a-uuid", headers=admin)
-    text = client.get("/metrics").get_data(as_text=True)
+    is_problem(client.get("/metrics"), 404)  # not on the API's port: the ops port serves it (gunicorn.conf.py)
+    text = exposition().decode()
     assert re.search(
         r'guandu_http_requests_total\{method="GET",route="/api/v1/orgs/<uuid:org_id>",status="200"\} '
         r"([2-9]|\d\d+)\.0",
@@ -131,3 +134,15 @@ def test_the_correlation_id_is_the_clients_when_sensible_and_is_echoed(client):
     assert client.get("/healthz", headers={"X-Correlation-ID": "req-42"}).headers["X-Correlation-ID"] == "req-42"
     replaced = client.get("/healthz", headers={"X-Correlation-ID": "no spaces, no <markup>" + "x" * 64})
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Correlation-ID"])
+
+
+def test_nothing_is_sniffed_and_nothing_the_api_answers_is_cached(client):
+    """Tokens, revealed personal data and every other API answer are read with someone's rights: no cache on
+    the way keeps them (`no-store`), and no browser guesses another content type than the one sent."""
+    token = client.post("/api/v1/auth/token", json={"username": "liujia", "password": password_of("liujia")})
+    refused = client.get("/api/v1/orgs")
+    missing = client.get("/api/v1/no-such-route")
+    for answer in (token, refused, missing):
+        assert answer.headers["Cache-Control"] == "no-store", answer.request.path
+    for answer in (token, refused, missing, client.get("/healthz"), client.get("/openapi.json")):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", answer.request.path

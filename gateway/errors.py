@@ -126,3 +126,11 @@ class ProblemApi(Api):
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_error_response(error)
+
+    def _register_responses(self) -> None:
+        """flask-smorest documents its error responses (one per status, and `default`) as application/json;
+        they are answered as problems, so the document says so."""
+        super()._register_responses()
+        for response in self.spec.components.responses_lazy.values():
+            if "content" in response:
+                response["content"] = {PROBLEM_JSON: next(iter(response["content"].values()))}

@@ -15,7 +15,8 @@ ORGANISATION_KINDS = tuple(k.value for k in OrganisationKind)
 REGISTRANT_KINDS = tuple(k.value for k in RegistrantKind)
 RATINGS = tuple(r.value for r in Rating)
 HOST_LEVEL_NAMES = tuple(sorted(str(level) for level in HOST_LEVELS))
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years 1900-2099: a month the suite can reckon with (year 0000 is no date; 9999-12 has no following month).
+PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 # 统一社会信用代码: 18 characters from digits and capital letters without I, O, S, V, Z.
 CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 STREET_PATTERN = r"^[a-z0-9]+$"

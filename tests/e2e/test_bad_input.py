@@ -92,3 +92,15 @@ def test_no_token_is_401_and_a_garbage_token_too(anonymous):
     response = anonymous.get("/api/v1/orgs", headers={"Authorization": "Bearer not.a.jwt"})
     is_problem(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_a_period_outside_the_calendar_is_422(as_user, period):
+    """Year 0 reached datetime.date, and 9999-12 has no following month: both were a 500 (found by the fuzzer)."""
+    admin = as_user("district.admin")
+    for path in ("/api/v1/dual-registrations", "/api/v1/service-reports"):
+        problem = is_problem(admin.get(path, params={"period": period}), 422)
+        assert "period" in problem["errors"]["query"]
+    report = {"registration_id": "5a0f8f9e-5f5e-4a36-9e7b-2b8f3c1d0a11", "period": period, "services": "x", "hours": 1}
+    problem = is_problem(admin.post("/api/v1/service-reports", json=report), 422)
+    assert "period" in problem["errors"]["json"]

@@ -1,5 +1,7 @@
 """Bad input gets a clear problem+json answer and changes nothing."""
 
+import base64
+
 import pytest
 
 from organization.demo.__main__ import node_id
@@ -104,3 +106,11 @@ def test_a_period_outside_the_calendar_is_422(as_user, period):
     report = {"registration_id": "5a0f8f9e-5f5e-4a36-9e7b-2b8f3c1d0a11", "period": period, "services": "x", "hours": 1}
     problem = is_problem(admin.post("/api/v1/service-reports", json=report), 422)
     assert "period" in problem["errors"]["json"]
+
+
+def test_a_cursor_no_list_gave_out_is_400(as_user):
+    """A cursor's values reached the database unchecked: a 500 on every list (found by fuzzing)."""
+    admin = as_user("district.admin")
+    forged = base64.urlsafe_b64encode(b'[{"a": 1}, null]').decode().rstrip("=")
+    for path in ("/api/v1/orgs", "/api/v1/members", "/api/v1/dual-registrations", "/api/v1/four-lists"):
+        is_problem(admin.get(path, params={"cursor": forged}), 400, "PAGE_CURSOR_INVALID")

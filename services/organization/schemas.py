@@ -124,7 +124,9 @@ class LevelCounts(Schema):
 
 class PageQuery(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Length(max=500))
+    # What a list gives out: URL-safe base64 (kit.pagination); anything else percent-encodes up to 12-fold and
+    # a long one overran gunicorn's request line (a 414 in text/html).
+    cursor = fields.String(validate=[validate.Length(max=500), validate.Regexp(r"^[A-Za-z0-9_-]*$")])
 
 
 class OrgFilter(PageQuery):

@@ -114,3 +114,10 @@ def test_a_cursor_no_list_gave_out_is_400(as_user):
     forged = base64.urlsafe_b64encode(b'[{"a": 1}, null]').decode().rstrip("=")
     for path in ("/api/v1/orgs", "/api/v1/members", "/api/v1/dual-registrations", "/api/v1/four-lists"):
         is_problem(admin.get(path, params={"cursor": forged}), 400, "PAGE_CURSOR_INVALID")
+
+
+def test_a_cursor_outside_base64_is_422(as_user):
+    """500 non-ASCII characters, percent-encoded, overran gunicorn's request line: a 414 in text/html (found by
+    the fuzzer). A cursor is URL-safe base64, as every list gives it out."""
+    problem = is_problem(as_user("district.admin").get("/api/v1/orgs", params={"cursor": "ç" * 500}), 422)
+    assert "cursor" in problem["errors"]["query"]

@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 PYTEST := $(BIN)/pytest
 
-.PHONY: help run test lint types unit contract integration e2e chaos bench broker venv lock clean
+.PHONY: help run test lint types unit contract integration e2e chaos fuzz bench broker venv lock clean
 
 help:
 	@echo "make run   - set up and run the whole suite with the Guandu demo data (SQLite, local RabbitMQ)"
-	@echo "make test  - set up and run ruff, mypy and every test (unit, contract, integration, e2e, chaos)"
+	@echo "make test  - set up and run ruff, mypy and every test (unit, contract, integration, e2e, chaos, fuzz)"
 	@echo "make bench - run the benchmarks in bench/ (prints figures beside a same-run baseline)"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -51,8 +51,11 @@ e2e: venv broker
 	$(PYTEST) tests/e2e -q
 chaos: venv broker
 	$(PYTEST) tests/chaos -q
+# schemathesis over /openapi.json as three roles; the counts of each run are printed at the end.
+fuzz: venv broker
+	$(PYTEST) tests/fuzz -q
 
-test: lint types unit contract integration e2e chaos
+test: lint types unit contract integration e2e chaos fuzz
 	@echo "make test: all layers passed"
 
 bench: venv broker

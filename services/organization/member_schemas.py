@@ -5,6 +5,8 @@ value sent, since problem bodies and logs must not carry it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from organization.domain.identity import is_valid_id_number, is_valid_phone
@@ -22,6 +24,12 @@ def _id_number(value: str) -> None:
 def _phone(value: str) -> None:
     if not is_valid_phone(value):
         raise ValidationError("not a mainland mobile number (11 digits from 13-19)")
+
+
+def _storable_time(value: datetime) -> None:
+    """Times are stored in UTC: 0001-01-01T00:00+08:00 is before year 1 there (an OverflowError, a 500)."""
+    if not datetime(1900, 1, 1, tzinfo=UTC) <= value < datetime(2100, 1, 1, tzinfo=UTC):
+        raise ValidationError("a time from 1900 to 2099")
 
 
 class MemberCreate(Strict):
@@ -101,8 +109,8 @@ class RosterExport(Strict):
 class AccessLogFilter(PageQuery):
     member_id = fields.UUID()
     account_id = fields.UUID()
-    since = fields.AwareDateTime(metadata={"description": "from this time (inclusive)"})
-    until = fields.AwareDateTime(metadata={"description": "before this time"})
+    since = fields.AwareDateTime(validate=_storable_time, metadata={"description": "from this time (inclusive)"})
+    until = fields.AwareDateTime(validate=_storable_time, metadata={"description": "before this time"})
 
 
 class MemberRead(Schema):

@@ -121,3 +121,14 @@ def test_a_cursor_outside_base64_is_422(as_user):
     the fuzzer). A cursor is URL-safe base64, as every list gives it out."""
     problem = is_problem(as_user("district.admin").get("/api/v1/orgs", params={"cursor": "ç" * 500}), 422)
     assert "cursor" in problem["errors"]["query"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"since": "0001-01-01T00:00:00+08:00"}, {"until": "9999-12-31T23:59:59-08:00"}, {"since": "1899-12-31T23:59:59Z"}],
+)
+def test_an_access_log_time_outside_the_storable_range_is_422(as_user, query):
+    """Times are compared in UTC, where year 1 at +08:00 is before year 1: an OverflowError, a 500 (found by the
+    fuzzer's kind of input)."""
+    problem = is_problem(as_user("district.admin").get("/api/v1/access-log", params=query), 422)
+    assert set(problem["errors"]["query"]) == set(query)

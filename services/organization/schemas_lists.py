@@ -3,7 +3,9 @@ validates and documents and the service dumps. Unknown fields are refused (marsh
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import date
+
+from marshmallow import ValidationError, fields, validate
 
 from organization.domain.account_admin import MAX_PASSWORD_LENGTH, ROLE_LEVELS
 from organization.domain.four_lists import ListKind, Status
@@ -16,6 +18,12 @@ GRANTABLE_ROLES = tuple(ROLE_LEVELS)
 
 
 # -- four lists -----------------------------------------------------------------------------------------
+def _due_date(value: date) -> None:
+    """An item is overdue from the end of its day in Asia/Shanghai: 9999-12-31 has none (an OverflowError)."""
+    if not date(1900, 1, 1) <= value <= date(2099, 12, 31):
+        raise ValidationError("a day from 1900 to 2099")
+
+
 class FourListItemCreate(Strict):
     kind = fields.String(
         required=True,
@@ -24,7 +32,9 @@ class FourListItemCreate(Strict):
     )
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=4000))
-    due_date = fields.Date(required=True, metadata={"description": "the last day (Asia/Shanghai), YYYY-MM-DD"})
+    due_date = fields.Date(
+        required=True, validate=_due_date, metadata={"description": "the last day (Asia/Shanghai), YYYY-MM-DD"}
+    )
     org_id = fields.UUID(
         load_default=None,
         allow_none=True,
@@ -39,7 +49,7 @@ class FourListItemUpdate(Strict):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=4000))
-    due_date = fields.Date()
+    due_date = fields.Date(validate=_due_date)
     owner_account_id = fields.UUID()
 
 

@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from organization.demo.__main__ import node_id
+from tests.e2e.test_four_lists import new_item
 from tests.e2e.test_orgs import DISTRICT, LIUJIA_C01, is_problem
 
 LIUJIA_C02 = node_id("/gd/liujia/c02/")
@@ -132,3 +133,18 @@ def test_an_access_log_time_outside_the_storable_range_is_422(as_user, query):
     fuzzer's kind of input)."""
     problem = is_problem(as_user("district.admin").get("/api/v1/access-log", params=query), 422)
     assert set(problem["errors"]["query"]) == set(query)
+
+
+def test_a_due_date_without_an_end_is_422_and_changes_nothing(as_user):
+    """An item is overdue from the end of its day in Asia/Shanghai; 9999-12-31 has none: it was a 500."""
+    admin = as_user("district.admin")
+    newest = {"sort": "-created_at", "limit": 5}
+    item = new_item(admin)
+    before = admin.get("/api/v1/four-lists", params=newest).json()["items"]
+    created = admin.post("/api/v1/four-lists", json={"kind": "problem", "title": "t", "due_date": "9999-12-31"})
+    assert "due_date" in is_problem(created, 422)["errors"]["json"]
+    changed = admin.patch(
+        f"/api/v1/four-lists/{item['id']}", json={"version": item["version"], "due_date": "9999-12-31"}
+    )
+    assert "due_date" in is_problem(changed, 422)["errors"]["json"]
+    assert admin.get("/api/v1/four-lists", params=newest).json()["items"] == before

@@ -59,6 +59,7 @@ def test_the_api_answers_every_input_as_documented(suite, username, tmp_path: Pa
         timeout=SECONDS_PER_ROLE * 3 + 60,
         check=False,
     )
+    assert report.exists(), f"schemathesis wrote no report:\n{done.stdout[-5000:]}\n{done.stderr[-5000:]}"
     result = json.loads(report.read_text())
     operations, cases = result["operations"], result["test_cases"]
     failures = sum(group["count"] for group in result["failures"])

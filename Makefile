@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 PYTEST := $(BIN)/pytest
 
-.PHONY: help run test lint imports types unit contract integration e2e chaos bench broker redis venv lock clean
+.PHONY: help run test lint imports types unit contract integration e2e chaos fuzz bench broker redis venv lock clean
 
 help:
 	@echo "make run   - set up and run the whole suite with the Guandu demo data (SQLite, local RabbitMQ)"
-	@echo "make test  - set up and run ruff, mypy and every test (unit, contract, integration, e2e, chaos)"
+	@echo "make test  - set up and run ruff, mypy and every test (unit, contract, integration, e2e, chaos, fuzz)"
 	@echo "make bench - run the benchmarks in bench/ (prints figures beside a same-run baseline)"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -59,8 +59,11 @@ e2e: venv broker
 	$(PYTEST) tests/e2e -q
 chaos: venv broker
 	$(PYTEST) tests/chaos -q
+# schemathesis over /openapi.json as three roles; the counts of each run are printed at the end.
+fuzz: venv broker
+	$(PYTEST) tests/fuzz -q
 
-test: lint imports types unit contract integration e2e chaos
+test: lint imports types unit contract integration e2e chaos fuzz
 	@echo "make test: all layers passed"
 
 bench: venv broker

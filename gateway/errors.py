@@ -27,9 +27,11 @@ HTTP_CODES: dict[int, str] = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "BODY_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "VALIDATION_FAILED",
     429: "RATE_LIMITED",
+    431: "HEADERS_TOO_LARGE",
     500: "INTERNAL",
 }
 BODY_NOT_JSON = "BODY_NOT_JSON"
@@ -126,3 +128,11 @@ class ProblemApi(Api):
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_error_response(error)
+
+    def _register_responses(self) -> None:
+        """flask-smorest documents its error responses (one per status, and `default`) as application/json;
+        they are answered as problems, so the document says so."""
+        super()._register_responses()
+        for response in self.spec.components.responses_lazy.values():
+            if "content" in response:
+                response["content"] = {PROBLEM_JSON: next(iter(response["content"].values()))}

@@ -9,15 +9,18 @@ starts).
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
 from typing import Any
 
-from gunicorn import glogging
+from gunicorn import glogging, util
 
 from gateway.config import GatewayConfig
+from gateway.errors import HTTP_CODES, PROBLEM_JSON, problem_type
 from kit.config import var_dir
+from kit.context import new_correlation_id
 from kit.logs import configure_logging, get_logger
 
 # Read here as well, so a bad setting stops the master at once and the development JWT key exists before
@@ -38,6 +41,20 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 # prometheus-client picks its multiprocess mode when it is first imported: before any worker loads the app.
 _metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir() / "prometheus-gateway")))
 _metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _write_problem(sock: Any, status: int, reason: str, mesg: str) -> None:
+    """gunicorn answers what it cannot parse itself (a request line over 4,094 bytes: 414; headers too large:
+    431), in text/html and with no hook to change it: replaced so that this answer too is a problem. Its message
+    is not sent, since it quotes the request."""
+    code = HTTP_CODES.get(status, f"HTTP_{status}")
+    body = {"type": problem_type(code), "title": reason, "status": status, "detail": reason, "code": code}
+    data = json.dumps({**body, "correlation_id": new_correlation_id()}).encode()
+    head = f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
+    util.write_nonblock(sock, f"{head}Content-Length: {len(data)}\r\n\r\n".encode("latin1") + data)
+
+
+util.write_error = _write_problem
 
 
 def on_starting(server: Any) -> None:

@@ -33,12 +33,20 @@ def decode_cursor(cursor: str, order: Order) -> list[Any]:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(order):
             raise ValueError("wrong shape")
-        return [
-            parse_iso(v) if isinstance(col.type, UtcDateTime) and isinstance(v, str) else v
-            for v, (col, _) in zip(raw, order, strict=True)
-        ]
-    except (ValueError, binascii.Error, TypeError) as exc:
+        return [_decoded(v, col) for v, (col, _) in zip(raw, order, strict=True)]
+    except (ValueError, binascii.Error, TypeError, OverflowError) as exc:
         raise ServiceError("bad_request", "PAGE_CURSOR_INVALID", "the cursor is not one this list gave out") from exc
+
+
+def _decoded(value: Any, column: InstrumentedAttribute[Any]) -> Any:
+    """A cursor's value as its column's type. Any other (null, a list, a number for a name, an integer beyond
+    64 bits) reached the database as a bind parameter it cannot take: a 500."""
+    timestamp = isinstance(column.type, UtcDateTime)
+    if type(value) is not (str if timestamp else column.type.python_type):
+        raise TypeError(f"a {type(value).__name__} where the list sorts by {column.key}")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("an integer beyond 64 bits")
+    return parse_iso(value) if timestamp else value
 
 
 def _after(order: Order, values: Sequence[Any]) -> Any:

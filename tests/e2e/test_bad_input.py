@@ -1,8 +1,11 @@
 """Bad input gets a clear problem+json answer and changes nothing."""
 
+import base64
+
 import pytest
 
 from organization.demo.__main__ import node_id
+from tests.e2e.test_four_lists import new_item
 from tests.e2e.test_orgs import DISTRICT, LIUJIA_C01, is_problem
 
 LIUJIA_C02 = node_id("/gd/liujia/c02/")
@@ -92,3 +95,62 @@ def test_no_token_is_401_and_a_garbage_token_too(anonymous):
     response = anonymous.get("/api/v1/orgs", headers={"Authorization": "Bearer not.a.jwt"})
     is_problem(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_a_period_outside_the_calendar_is_422(as_user, period):
+    """Year 0 reached datetime.date, and 9999-12 has no following month: both were a 500 (found by the fuzzer)."""
+    admin = as_user("district.admin")
+    for path in ("/api/v1/dual-registrations", "/api/v1/service-reports"):
+        problem = is_problem(admin.get(path, params={"period": period}), 422)
+        assert "period" in problem["errors"]["query"]
+    report = {"registration_id": "5a0f8f9e-5f5e-4a36-9e7b-2b8f3c1d0a11", "period": period, "services": "x", "hours": 1}
+    problem = is_problem(admin.post("/api/v1/service-reports", json=report), 422)
+    assert "period" in problem["errors"]["json"]
+
+
+def test_a_cursor_no_list_gave_out_is_400(as_user):
+    """A cursor's values reached the database unchecked: a 500 on every list (found by fuzzing)."""
+    admin = as_user("district.admin")
+    forged = base64.urlsafe_b64encode(b'[{"a": 1}, null]').decode().rstrip("=")
+    for path in ("/api/v1/orgs", "/api/v1/members", "/api/v1/dual-registrations", "/api/v1/four-lists"):
+        is_problem(admin.get(path, params={"cursor": forged}), 400, "PAGE_CURSOR_INVALID")
+
+
+def test_a_cursor_outside_base64_is_422(as_user):
+    """500 non-ASCII characters, percent-encoded, overran gunicorn's request line: a 414 in text/html (found by
+    the fuzzer). A cursor is URL-safe base64, as every list gives it out."""
+    problem = is_problem(as_user("district.admin").get("/api/v1/orgs", params={"cursor": "ç" * 500}), 422)
+    assert "cursor" in problem["errors"]["query"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"since": "0001-01-01T00:00:00+08:00"}, {"until": "9999-12-31T23:59:59-08:00"}, {"since": "1899-12-31T23:59:59Z"}],
+)
+def test_an_access_log_time_outside_the_storable_range_is_422(as_user, query):
+    """Times are compared in UTC, where year 1 at +08:00 is before year 1: an OverflowError, a 500 (found by the
+    fuzzer's kind of input)."""
+    problem = is_problem(as_user("district.admin").get("/api/v1/access-log", params=query), 422)
+    assert set(problem["errors"]["query"]) == set(query)
+
+
+def test_a_due_date_without_an_end_is_422_and_changes_nothing(as_user):
+    """An item is overdue from the end of its day in Asia/Shanghai; 9999-12-31 has none: it was a 500."""
+    admin = as_user("district.admin")
+    newest = {"sort": "-created_at", "limit": 5}
+    item = new_item(admin)
+    before = admin.get("/api/v1/four-lists", params=newest).json()["items"]
+    created = admin.post("/api/v1/four-lists", json={"kind": "problem", "title": "t", "due_date": "9999-12-31"})
+    assert "due_date" in is_problem(created, 422)["errors"]["json"]
+    changed = admin.patch(
+        f"/api/v1/four-lists/{item['id']}", json={"version": item["version"], "due_date": "9999-12-31"}
+    )
+    assert "due_date" in is_problem(changed, 422)["errors"]["json"]
+    assert admin.get("/api/v1/four-lists", params=newest).json()["items"] == before
+
+
+def test_a_request_line_too_long_is_a_414_problem(as_user):
+    """gunicorn refuses a request line over 4,094 bytes before the app sees it; it answered in text/html (the
+    fuzzer's repeated junk query parameters reached 5,054)."""
+    is_problem(as_user("district.admin").get("/api/v1/orgs", params={"q": "x" * 5000}), 414, "URI_TOO_LONG")

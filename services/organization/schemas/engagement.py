@@ -8,14 +8,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kit.wire import PageQuery, Strict
+from kit.wire import Day, PageQuery, Strict
 from organization.domain.engagement import HOST_LEVELS, OrganisationKind, Rating, RegistrantKind
 
 ORGANISATION_KINDS = tuple(k.value for k in OrganisationKind)
 REGISTRANT_KINDS = tuple(k.value for k in RegistrantKind)
 RATINGS = tuple(r.value for r in Rating)
 HOST_LEVEL_NAMES = tuple(sorted(str(level) for level in HOST_LEVELS))
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years 1900-2099: a month the suite can reckon with (year 0000 is no date; 9999-12 has no following month).
+PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 # 统一社会信用代码: 18 characters from digits and capital letters without I, O, S, V, Z.
 CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 STREET_PATTERN = r"^[a-z0-9]+$"
@@ -59,12 +60,12 @@ class DualRegistrationCreate(Strict):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "optional: the name is the member record's; one given here must match it"},
     )
-    registered_on = fields.Date(required=True)
-    ended_on = fields.Date(load_default=None, allow_none=True)
+    registered_on = Day(required=True)
+    ended_on = Day(load_default=None, allow_none=True)
 
 
 class DualRegistrationEnd(Strict):
-    ended_on = fields.Date(required=True)
+    ended_on = Day(required=True)
 
 
 class DualRegistrationRead(Schema):
@@ -165,7 +166,7 @@ class AllianceJoin(Strict):
         metadata={"description": "a street's party-building alliance or a community's big party committee"},
     )
     organisation = fields.Nested(OrganisationSchema, required=True)
-    joined_on = fields.Date(required=True)
+    joined_on = Day(required=True)
     commitments = fields.List(
         fields.String(validate=validate.Length(min=1, max=500)),
         load_default=list,
@@ -175,7 +176,7 @@ class AllianceJoin(Strict):
 
 
 class AllianceLeave(Strict):
-    left_on = fields.Date(required=True)
+    left_on = Day(required=True)
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
 
 
@@ -224,7 +225,7 @@ class EvidenceSchema(Strict):
 class StarRatingChange(Strict):
     branch_id = fields.UUID(required=True)
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
-    effective_on = fields.Date(required=True)
+    effective_on = Day(required=True)
     evidence = fields.Nested(EvidenceSchema, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 

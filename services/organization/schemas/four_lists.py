@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from kit.wire import PageQuery, Strict
+from kit.wire import Day, PageQuery, Strict
 from organization.domain.four_lists import ListKind, Status
 
 KINDS = tuple(k.value for k in ListKind)
@@ -25,7 +25,7 @@ class FourListItemCreate(Strict):
     )
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=4000))
-    due_date = fields.Date(required=True, metadata={"description": "the last day (Asia/Shanghai), YYYY-MM-DD"})
+    due_date = Day(required=True, metadata={"description": "the last day (Asia/Shanghai), YYYY-MM-DD"})
     org_id = fields.UUID(
         load_default=None,
         allow_none=True,
@@ -40,7 +40,7 @@ class FourListItemUpdate(Strict):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=4000))
-    due_date = fields.Date()
+    due_date = Day()
     owner_account_id = fields.UUID()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kit.wire import PageQuery, Strict
+from kit.wire import Day, Moment, PageQuery, Strict
 from organization.domain.members import (
     BRANCH_ROLES,
     GENDERS,
@@ -43,10 +43,10 @@ class MemberCreate(Strict):
     )
     role = fields.String(load_default="member", validate=validate.OneOf(BRANCH_ROLES))
     gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GENDERS))
-    birth_date = fields.Date(load_default=None, allow_none=True)
+    birth_date = Day(load_default=None, allow_none=True)
     education = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
-    joined_party_on = fields.Date(required=True)
-    full_member_on = fields.Date(
+    joined_party_on = Day(required=True)
+    full_member_on = Day(
         load_default=None, allow_none=True, metadata={"description": "probationary until this date is set"}
     )
 
@@ -64,10 +64,10 @@ class MemberUpdate(Strict):
     phone = fields.String(allow_none=True, validate=_phone)
     role = fields.String(validate=validate.OneOf(BRANCH_ROLES))
     gender = fields.String(allow_none=True, validate=validate.OneOf(GENDERS))
-    birth_date = fields.Date(allow_none=True)
+    birth_date = Day(allow_none=True)
     education = fields.String(allow_none=True, validate=validate.Length(max=50))
-    joined_party_on = fields.Date()
-    full_member_on = fields.Date(allow_none=True)
+    joined_party_on = Day()
+    full_member_on = Day(allow_none=True)
 
     @validates_schema
     def _something(self, data: dict[str, object], **_: object) -> None:
@@ -77,12 +77,12 @@ class MemberUpdate(Strict):
 
 class MemberTransfer(Strict):
     to_branch_id = fields.UUID(required=True)
-    transferred_on = fields.Date(required=True)
+    transferred_on = Day(required=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 class MemberLeave(Strict):
-    left_on = fields.Date(required=True)
+    left_on = Day(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(LEAVE_REASONS))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
@@ -107,8 +107,8 @@ class RosterExport(Strict):
 class AccessLogFilter(PageQuery):
     member_id = fields.UUID()
     account_id = fields.UUID()
-    since = fields.AwareDateTime(metadata={"description": "from this time (inclusive)"})
-    until = fields.AwareDateTime(metadata={"description": "before this time"})
+    since = Moment(metadata={"description": "from this time (inclusive)"})
+    until = Moment(metadata={"description": "before this time"})
 
 
 class MemberRead(Schema):

@@ -210,4 +210,5 @@ def test_pages_are_stable_and_cover_everything_once(rpc, as_user):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == 408
-    raises("PAGE_CURSOR_INVALID", rpc.list_orgs, admin, {"cursor": "garbage!"})
+    raises("PAGE_CURSOR_INVALID", rpc.list_orgs, admin, {"cursor": "Z2FyYmFnZQ"})  # base64, but no list's cursor
+    raises("VALIDATION_FAILED", rpc.list_orgs, admin, {"cursor": "garbage!"})  # not even base64

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 
 from gateway.app import create_app
 from gateway.config import GatewayConfig
-from gateway.errors import http_error_response, problem, problem_type, service_error_response
+from gateway.errors import PROBLEM_JSON, http_error_response, problem, problem_type, service_error_response
 from kit.errors import HTTP_STATUS, TITLES, ServiceError
 
 
@@ -104,3 +104,12 @@ def test_an_unexpected_exception_is_a_500_that_shows_nothing_of_it():
     assert (response.status_code, body["code"], body["detail"]) == (500, "INTERNAL", "internal error")
     assert "secret" not in response.get_data(as_text=True)
     assert body["correlation_id"] == response.headers["X-Correlation-ID"]
+
+
+def test_the_openapi_document_says_errors_are_problems_and_successes_json():
+    app = create_app(GatewayConfig(jwt_keys=(("k", "k" * 40),)))
+    spec = app.test_client().get("/openapi.json").json
+    errors = spec["components"]["responses"]
+    assert errors and all(list(r.get("content", {PROBLEM_JSON: None})) == [PROBLEM_JSON] for r in errors.values())
+    created = spec["paths"]["/api/v1/orgs"]["post"]["responses"]["201"]
+    assert list(created["content"]) == ["application/json"]

@@ -1,0 +1,40 @@
+"""Fuzz: schemathesis runs over the gateway's own /openapi.json against the suite as real processes with the
+demo data (the same harness as tests/e2e), as several demo roles; the counts of each run are printed at the
+end of the session."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from kit.harness import Suite
+from kit.testing import _vhost_or_fail
+
+COUNTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory) -> Iterator[Suite]:
+    with _vhost_or_fail() as uri:
+        # Every request comes from one address and a few accounts, far faster than any person: the limits are
+        # raised so that the run tests the API, not the limiter (tests/integration/gateway checks limits).
+        running = Suite(
+            tmp_path_factory.mktemp("suite"),
+            uri,
+            ACCOUNT_STATE_TTL="1",
+            RATE_LIMIT="100000/minute",
+            LOGIN_RATE_LIMIT="100000/minute",
+        )
+        try:
+            yield running.start()
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def counts(request) -> list[str]:
+    return request.config.stash.setdefault(COUNTS, [])
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    for line in config.stash.get(COUNTS, []):
+        terminalreporter.write_line(line)

@@ -1,11 +1,11 @@
-"""Run every benchmark: `python -m bench [relay] [gateway]`."""
+"""Run every benchmark: `python -m bench [relay] [gateway] [roster_import]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = ("relay", "gateway")
+BENCHES = ("relay", "gateway", "roster_import")
 
 
 def main(argv: list[str]) -> int:

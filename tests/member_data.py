@@ -4,7 +4,9 @@ this suite, each different per seed, and an .xlsx roster builder."""
 from __future__ import annotations
 
 import io
+import re
 import uuid
+import zipfile
 from typing import Any
 
 from openpyxl import Workbook
@@ -93,3 +95,29 @@ def member_account(db_url: str, member_id: str, org_id: str) -> str:
     finally:
         db.dispose()
     return username
+
+
+def crafted_roster(rows: int = 1000, empty_cells: int = 1000, *, target_bytes: int | None = None) -> bytes:
+    """A roster header and then `rows` rows of `empty_cells` empty cells each (`<c/>`), deflated: a small
+    file that unzips to megabytes of sheet XML (the security review's file: 1,000 x 1,000 is 10 KiB, 4 MB
+    of XML). With `target_bytes`, rows are added until the file is about that size (a 1 MiB upload)."""
+    base = zipfile.ZipFile(io.BytesIO(roster([])))
+    row = b"<row>" + b"<c/>" * empty_cells + b"</row>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for info in base.infolist():
+            data = base.read(info.filename)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                archive.writestr(info.filename, data)
+                continue
+            head, rest = data.split(b"<sheetData>")
+            header = rest.split(b"</row>")[0] + b"</row>"
+            head = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:ALL1001"', head)
+            with archive.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head + b"<sheetData>" + header)
+                written = 0
+                while written < rows or (target_bytes is not None and out.tell() < target_bytes):
+                    sheet.write(row * 100)
+                    written += 100
+                sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()

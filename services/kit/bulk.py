@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-CHUNK = 2000
+from kit.green import pause
+
+CHUNK = 500  # rows a statement; other green threads run between statements (kit.green)
 
 
 def insert_many(session: Session, model: type[Any], rows: Iterable[Mapping[str, Any]], *, chunk: int = CHUNK) -> int:
@@ -27,4 +29,5 @@ def insert_many(session: Session, model: type[Any], rows: Iterable[Mapping[str, 
     while batch := [dict(row) for row in islice(iterator, chunk)]:
         session.execute(insert(model), batch)
         total += len(batch)
+        pause()
     return total

@@ -8,7 +8,9 @@ every `reveal=true` read must be in the access log."""
 from __future__ import annotations
 
 import io
+import re
 import uuid
+import zipfile
 from pathlib import Path
 
 import requests
@@ -16,7 +18,7 @@ from openpyxl import load_workbook
 
 from organization.demo.__main__ import node_id
 from tests.e2e.test_orgs import is_problem
-from tests.member_data import id_number, member_account, member_body, phone, roster, unique_seed
+from tests.member_data import crafted_roster, id_number, member_account, member_body, phone, roster, unique_seed
 
 BR1 = node_id("/gd/liujia/c01/br1/")
 BR2 = node_id("/gd/liujia/c01/br2/")
@@ -194,6 +196,36 @@ def test_import_refuses_a_missing_file_and_an_unreadable_one(as_user):
         422,
         "MEMBER_ROSTER_UNREADABLE",
     )
+
+
+def test_crafted_rosters_are_refused_with_a_short_error_and_the_service_keeps_answering(as_user):
+    """Security review, issue 10, section 1: a 10 KiB file of 1,000 x 1,000 empty cells (4 MB of XML) kept the
+    service busy 5.7 s; the 1 MiB upload limit allows one of 750 MB. Both are refused (how fast: bench/)."""
+    admin = as_user("liujia.c01.secretary")
+    for content in (crafted_roster(), crafted_roster(target_bytes=1_000_000)):
+        files = {"file": ("roster.xlsx", content, XLSX)}
+        refused = seen(admin.post("/api/v1/members/import", data={"branch_id": BR2}, files=files))
+        problem = is_problem(refused, 422, "MEMBER_ROSTER_UNREADABLE")
+        assert len(refused.content) < 1000, problem
+        assert seen(admin.get("/api/v1/orgs", params={"limit": 5})).status_code == 200
+
+
+def test_an_export_writes_text_never_a_live_formula(as_user):
+    """Security review, issue 10, section 2: an education of =HYPERLINK(...) came back as <f>HYPERLINK(...)</f>."""
+    admin = as_user("liujia.secretary")
+    member = register(admin, BR1)
+    hostile = {"name": "=cmd|' /C calc'!A0", "education": '=HYPERLINK("http://evil.example","x")'}
+    patched = seen(admin.patch(f"/api/v1/members/{member['id']}", json={"version": 1, **hostile}))
+    assert patched.status_code == 200, patched.text
+    exported = admin.get("/api/v1/members/export", params={"branch_id": BR1})
+    assert exported.status_code == 200
+    sheet_xml = zipfile.ZipFile(io.BytesIO(exported.content)).read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r"<f[ >/]", sheet_xml) == []
+    rows = list(load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))
+    titles = list(rows[0])
+    mine = next(row for row in rows if row[titles.index("编号")] == member["id"])
+    assert (mine[titles.index("姓名")], mine[titles.index("学历")]) == (hostile["name"], hostile["education"])
+    MASKED_BODIES.append("\n".join(str(c) for row in rows for c in row))
 
 
 def test_reveal_is_for_the_roles_that_need_it(as_user):

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kit.bulk import insert_many
@@ -22,13 +23,16 @@ from kit.clock import isoformat_z, local_date
 from kit.context import CallerContext
 from kit.errors import ServiceError
 from kit.events import Event
+from kit.green import pause
 from kit.ids import is_uuid
+from kit.isolated import Busy, ChildProcesses, Failed
+from kit.logs import get_logger
 from kit.uow import UnitOfWork
 from organization.adapters.orm.members import MemberRow
 from organization.adapters.personal_data import PersonalDataCipher
 from organization.adapters.repositories.accounts import AccountRepository
 from organization.adapters.repositories.members import MemberRepository, Sealed, Visibility, member_row
-from organization.adapters.roster_xlsx import RosterUnreadable, read_roster, write_roster
+from organization.adapters.roster_xlsx import RosterUnreadable, check_archive, read_roster, write_roster
 from organization.app.accounts import disable_account
 from organization.domain.members import (
     PERSONAL_FIELDS,
@@ -56,6 +60,11 @@ from organization.domain.members import (
 from organization.schemas.members import RosterRow
 
 LEAVING_REASON = "the member left the party organisation"
+MAX_ROW_ERRORS = 20  # bad rows named in an import's 422; the count says how many there are
+PAUSE_EVERY = 200  # rows between yields to the service's other green threads (kit.green)
+# Rosters are read in child processes, at most two at a time per service process (kit.isolated).
+ROSTER_READERS = ChildProcesses(slots=2, timeout=60, memory_bytes=1024 * 1024 * 1024)
+log = get_logger("organization.members")
 
 
 # -- wire shapes ---------------------------------------------------------------------------------------
@@ -238,13 +247,15 @@ def _register(
 def register_many(
     uow: UnitOfWork, entries: Iterable[tuple[Branch, dict[str, Any], str]], cipher: PersonalDataCipher
 ) -> int:
-    """Register many members in one transaction (the demo load): each through the same rules and events as
-    `register_member`, the rows written with executemany. ID numbers must be new: the unique index on their
-    keyed hash refuses the whole batch otherwise. Returns how many."""
+    """Register many members in one transaction (the demo load, a roster import): each through the same rules
+    and events as `register_member`, the rows written with executemany. ID numbers must be new: the unique
+    index on their keyed hash refuses the whole batch otherwise. Returns how many."""
     members: list[Member] = []
     rows: list[dict[str, Any]] = []
     now, today = uow.clock.now(), _today(uow)
-    for branch, data, member_id in entries:
+    for count, (branch, data, member_id) in enumerate(entries, start=1):
+        if count % PAUSE_EVERY == 0:
+            pause()
         id_number = normalise_id_number(data["id_number"])
         phone = str(data["phone"]).strip() if data.get("phone") else None
         check_personal_data(id_number, phone)
@@ -332,27 +343,52 @@ def leave_member(uow: UnitOfWork, ctx: CallerContext, member_id: str, data: dict
     return member_read(member)
 
 
+def read_roster_file(ctx: CallerContext, content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of an uploaded roster. Called before any transaction opens (on SQLite a writer holds the one
+    write lock): the file is read in a child process (kit.isolated), so a slow or hostile file neither holds
+    up the service's other callers nor takes its memory; the reader's limits are in adapters/roster_xlsx."""
+    check_may_write(ctx.role)
+    try:
+        check_archive(content).close()  # the zip's directory alone refuses the worst bombs without a reader
+        rows = ROSTER_READERS.run(read_roster, content, refusal=RosterUnreadable)
+    except RosterUnreadable as exc:
+        raise ServiceError("invalid", "MEMBER_ROSTER_UNREADABLE", str(exc), {"file": [str(exc)]}) from None
+    except Busy:
+        raise ServiceError(
+            "rate_limited", "MEMBER_ROSTER_BUSY", "other rosters are being read: try again in a minute"
+        ) from None
+    except Failed as exc:
+        log.warning("roster unreadable", reason=str(exc))
+        detail = "the file could not be read (too large or malformed)"
+        raise ServiceError("invalid", "MEMBER_ROSTER_UNREADABLE", detail, {"file": [detail]}) from None
+    return [(int(number), dict(record)) for number, record in rows]
+
+
 def import_roster(
-    uow: UnitOfWork, ctx: CallerContext, branch_id: str, content: bytes, cipher: PersonalDataCipher
+    uow: UnitOfWork,
+    ctx: CallerContext,
+    branch_id: str,
+    rows: list[tuple[int, dict[str, Any]]],
+    cipher: PersonalDataCipher,
 ) -> dict[str, Any]:
-    """Every row is checked first; one bad row and nothing is imported (422 naming each row and field)."""
+    """Every row is checked first; one bad row and nothing is imported (422 naming the first
+    MAX_ROW_ERRORS bad rows and how many there are). `rows` come from `read_roster_file`."""
     check_may_write(ctx.role)
     repo = MemberRepository(uow.session)
     branch = _branch(repo, ctx, branch_id)
     branch.check_can_hold_members()
-    try:
-        rows = read_roster(content)
-    except RosterUnreadable as exc:
-        raise ServiceError("invalid", "MEMBER_ROSTER_UNREADABLE", str(exc), {"file": [str(exc)]}) from None
     if not rows:
         raise ServiceError("invalid", "MEMBER_ROSTER_EMPTY", "the roster has no members", {"file": ["no rows"]})
     today = _today(uow)
-    errors: dict[str, dict[str, list[str]]] = {}
+    schema = RosterRow()
+    errors: dict[int, dict[str, list[str]]] = {}
     loaded: list[tuple[int, dict[str, Any], str]] = []
     first_row_of: dict[str, int] = {}
-    for number, raw in rows:
+    for count, (number, raw) in enumerate(rows, start=1):
+        if count % PAUSE_EVERY == 0:
+            pause()
         try:
-            data = RosterRow().load(raw)
+            data = schema.load(raw)
             id_number = normalise_id_number(data["id_number"])
             check_dates(
                 today=today,
@@ -361,26 +397,38 @@ def import_roster(
                 full_member_on=data.get("full_member_on"),
             )
         except ValidationError as exc:
-            errors[f"row {number}"] = _field_errors(exc.messages)
+            errors[number] = _field_errors(exc.messages)
             continue
         except MemberError as exc:
-            errors[f"row {number}"] = exc.errors
+            errors[number] = exc.errors
             continue
         digest = cipher.lookup_hash(id_number, purpose="id_number")
         if digest in first_row_of:
-            errors[f"row {number}"] = {"id_number": [f"the same ID number as row {first_row_of[digest]}"]}
+            errors[number] = {"id_number": [f"the same ID number as row {first_row_of[digest]}"]}
             continue
         first_row_of[digest] = number
         loaded.append((number, data, digest))
     for digest in repo.id_number_taken([d for _, _, d in loaded]):
-        errors[f"row {first_row_of[digest]}"] = {"id_number": ["already registered"]}
+        errors[first_row_of[digest]] = {"id_number": ["already registered"]}
     if errors:
-        ordered = dict(sorted(errors.items(), key=lambda item: int(item[0].split()[1])))
-        detail = "; ".join(f"{row}: {', '.join(fields)}" for row, fields in ordered.items())
-        raise ServiceError("invalid", "MEMBER_ROSTER_INVALID", f"nothing was imported. {detail}", ordered)
-    member_ids = [_register(uow, repo, branch, {**data, "branch_id": branch.id}, cipher).id for _, data, _ in loaded]
+        raise _roster_invalid(errors)
+    entries = [({**data, "branch_id": branch.id}, str(uuid.uuid4())) for _, data, _ in loaded]
+    try:
+        register_many(uow, ((branch, data, member_id) for data, member_id in entries), cipher)
+    except IntegrityError:  # a concurrent registration of one of these ID numbers committed first
+        raise DuplicateIdNumber() from None
+    member_ids = [member_id for _, member_id in entries]
     uow.audit("member.import", "org", branch.id, {"imported": len(member_ids)})
     return {"branch_id": branch.id, "imported": len(member_ids), "member_ids": member_ids}
+
+
+def _roster_invalid(errors: dict[int, dict[str, list[str]]]) -> ServiceError:
+    """The first MAX_ROW_ERRORS bad rows, in order, and how many there are: a short answer however bad the file."""
+    first = {f"row {number}": errors[number] for number in sorted(errors)[:MAX_ROW_ERRORS]}
+    listed = "; ".join(f"{row}: {', '.join(fields)}" for row, fields in first.items())
+    more = f" (the first {MAX_ROW_ERRORS} listed)" if len(errors) > MAX_ROW_ERRORS else ""
+    detail = f"nothing was imported: {len(errors)} rows have errors{more}. {listed}"
+    return ServiceError("invalid", "MEMBER_ROSTER_INVALID", detail, first)
 
 
 def _field_errors(messages: Any) -> dict[str, list[str]]:

@@ -109,13 +109,14 @@ class MemberRpc:
             ) from None
         if len(content) > MAX_ROSTER_BYTES:
             raise ServiceError("too_large", "MEMBER_ROSTER_TOO_LARGE", "a roster file is at most 2 MiB")
+        rows = members.read_roster_file(ctx, content)  # in a child process, before the transaction opens
         cipher = cipher_of(self.storage)
         return self.storage.command(
             ctx,
             idempotency_key,
             "import_members",
             [branch_id, hashlib.sha256(content).hexdigest()],
-            lambda uow: members.import_roster(uow, ctx, branch_id, content, cipher),
+            lambda uow: members.import_roster(uow, ctx, branch_id, rows, cipher),
         )
 
     @rpc

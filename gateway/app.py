@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import auth, limits, metrics, modules, rpc
+from gateway import auth, inputs, limits, metrics, modules, rpc
 from gateway.api import accounts, four_lists, members, ops, tree
 from gateway.api import auth as auth_api
 from gateway.api import engagement as engagement_api
@@ -69,11 +69,14 @@ def _bind_correlation_id() -> None:
 
 
 def _json_bodies_only() -> None:
-    """A body that is not JSON would be read as no body at all and answered with a puzzling 422."""
+    """A body that is not JSON would be read as no body at all and answered with a puzzling 422; what no route
+    takes (deep nesting, NUL, text that is not Unicode) is refused here, once for every route."""
     if request.mimetype == "multipart/form-data" and request.endpoint in members.MULTIPART_ENDPOINTS:
+        inputs.check_request(json_body=False)
         return  # a roster upload (members/import)
     if request.content_length and not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
+    inputs.check_request(json_body=bool(request.content_length))
 
 
 def _response_headers(response: Response) -> Response:

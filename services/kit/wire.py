@@ -3,6 +3,7 @@ error), the page query of every list, days and times the suite can reckon with, 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,6 +23,36 @@ class PageQuery(Strict):
     # a long one overran gunicorn's request line (a 414 in text/html). The cursor after a node named with 100
     # characters outside the BMP is 1,658 long.
     cursor = fields.String(validate=[validate.Length(max=2000), validate.Regexp(r"^[A-Za-z0-9_-]*$")])
+
+
+# Control characters (Unicode category Cc): a name or title holds none (a NUL, an escape sequence or a bell in a
+# name breaks every place it is shown, logged or exported); a longer text keeps its tabs and line breaks only.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("no control characters (a name or title is one line of text)")
+
+
+def _no_control_in_text(value: str) -> None:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValidationError("no control characters but tabs and line breaks")
+
+
+class Line(fields.String):
+    """One line of text (a name, a title): `max_length` characters at most, none of them a control character."""
+
+    def __init__(self, max_length: int, *, min_length: int = 1, **kwargs: Any) -> None:
+        super().__init__(validate=[validate.Length(min=min_length, max=max_length), _no_control], **kwargs)
+
+
+class Text(fields.String):
+    """Free text (a description, a note, a reason): tabs and line breaks allowed, no other control character."""
+
+    def __init__(self, max_length: int, *, min_length: int = 0, **kwargs: Any) -> None:
+        super().__init__(validate=[validate.Length(min=min_length, max=max_length), _no_control_in_text], **kwargs)
 
 
 # Days and times the suite accepts: 1900-2099. At the calendar's ends the arithmetic every record does overflows

@@ -1,6 +1,8 @@
 """Bad input gets a clear problem+json answer and changes nothing."""
 
 import base64
+import json
+import re
 
 import pytest
 
@@ -154,3 +156,95 @@ def test_a_request_line_too_long_is_a_414_problem(as_user):
     """gunicorn refuses a request line over 4,094 bytes before the app sees it; it answered in text/html (the
     fuzzer's repeated junk query parameters reached 5,054)."""
     is_problem(as_user("district.admin").get("/api/v1/orgs", params={"q": "x" * 5000}), 414, "URI_TOO_LONG")
+
+
+# -- what no route takes, sent to every route of the OpenAPI document (issue 10 §3) ---------------------------
+HOSTILE_BODIES = {
+    "lone surrogate": '{"name": "\\ud800", "title": "\\udfff"}',
+    "NUL": '{"name": "a\\u0000b"}',
+    "1,000 deep": "[" * 1000 + "]" * 1000,
+    "33 deep object": '{"a": ' * 33 + "1" + "}" * 33,
+}
+CURSOR_VALUES = ([None, None], [1, 2], [1e308, "x"], [[1], {"a": 1}], [{"a": [1, {"b": None}]}, "x"])
+
+
+def _operations(anonymous) -> list[tuple[str, str, dict]]:
+    spec = anonymous.get("/openapi.json").json()
+    found = []
+    for path, methods in spec["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "0b4e2b6e-4d1c-4c5e-9f51-6f1d7c0b9a10", path)
+        found += [
+            (method.upper(), concrete, op)
+            for method, op in methods.items()
+            if method in ("get", "post", "put", "patch")
+        ]
+    return found
+
+
+def _refused_cleanly(answer) -> None:
+    assert answer.status_code in (400, 403, 404, 413, 415, 422), (
+        answer.request.method,
+        answer.request.url,
+        answer.text,
+    )
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_every_json_body_route_refuses_what_no_route_takes_with_a_400(as_user, anonymous):
+    """Lone surrogates (which made even the public login answer 500), NUL, and JSON nested past 32 levels are
+    refused before any schema or service sees them, on every route that takes a JSON body."""
+    admin = as_user("district.admin")
+    sent = 0
+    for method, path, op in _operations(anonymous):
+        if "application/json" not in op.get("requestBody", {}).get("content", {}):
+            continue
+        for label, raw in HOSTILE_BODIES.items():
+            answer = admin.session.request(
+                method, admin.base + path, data=raw.encode(), headers={"Content-Type": "application/json"}, timeout=30
+            )
+            _refused_cleanly(answer)
+            assert answer.status_code == 400 and answer.json()["code"] == "BODY_TEXT_INVALID", (label, path)
+            sent += 1
+    assert sent > 40
+
+
+def test_a_lone_surrogate_in_the_public_login_is_400_not_500(anonymous):
+    raw = '{"username": "\\ud800", "password": "x"}'
+    answer = anonymous.session.post(
+        anonymous.base + "/api/v1/auth/token", data=raw, headers={"Content-Type": "application/json"}, timeout=10
+    )
+    is_problem(answer, 400, "BODY_TEXT_INVALID")
+
+
+def test_every_list_refuses_a_cursor_of_the_wrong_types(as_user, anonymous):
+    admin = as_user("district.admin")
+    lists = [
+        path
+        for method, path, op in _operations(anonymous)
+        if method == "GET" and any(p.get("name") == "cursor" for p in op.get("parameters", []))
+    ]
+    assert len(lists) >= 10
+    for path in lists:
+        for values in CURSOR_VALUES:
+            cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+            _refused_cleanly(admin.get(path, params={"cursor": cursor}))
+
+
+def test_nul_in_a_query_is_400_and_control_characters_in_names_and_titles_are_422(as_user):
+    admin = as_user("district.admin")
+    is_problem(admin.get("/api/v1/orgs", params={"q": "a\x00b"}), 400, "QUERY_TEXT_INVALID")
+    before = snapshot(admin)
+    for name in ("名\x07字", "line\nbreak", "esc\x1b[31m", "del\x7f"):
+        problem = is_problem(admin.post("/api/v1/orgs", json={**GOOD, "name": name}), 422)
+        assert "name" in problem["errors"]["json"]
+        area = admin.get(f"/api/v1/orgs/{LIUJIA_C02_A1}").json()
+        renamed = admin.patch(f"/api/v1/orgs/{LIUJIA_C02_A1}", json={"name": name, "version": area["version"]})
+        assert "name" in is_problem(renamed, 422)["errors"]["json"]
+    titled = admin.post("/api/v1/four-lists", json={"kind": "problem", "title": "标题\x00", "due_date": "2030-01-01"})
+    is_problem(titled, 400, "BODY_TEXT_INVALID")
+    titled = admin.post("/api/v1/four-lists", json={"kind": "problem", "title": "标\x0b题", "due_date": "2030-01-01"})
+    assert "title" in is_problem(titled, 422)["errors"]["json"]
+    described = {"kind": "problem", "title": "标题", "due_date": "2030-01-01", "description": "第一行\n第二行\t完"}
+    created = admin.post("/api/v1/four-lists", json=described)  # a description keeps its line breaks and tabs
+    assert created.status_code == 201 and created.json()["description"] == described["description"], created.text
+    assert snapshot(admin) == before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from kit.wire import PageQuery, Strict
+from kit.wire import Line, PageQuery, Strict, Text
 from organization.domain.accounts import MAX_PASSWORD_LENGTH, MAX_SOURCE_LENGTH, ROLE_LEVELS, UNKNOWN_SOURCE
 
 
@@ -59,7 +59,7 @@ class AccountCreate(Strict):
         required=True,
         validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{2,63}$", error="3-64 of a-z 0-9 . _ -, e.g. liujia.c01.clerk"),
     )
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    display_name = Line(100, required=True)
     role = fields.String(required=True, validate=validate.OneOf(GRANTABLE_ROLES))
     org_id = fields.UUID(required=True, metadata={"description": "the node the account belongs to"})
     member_id = fields.String(
@@ -77,7 +77,7 @@ class AccountFilter(PageQuery):
 
 
 class AccountDisable(Strict):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(500, min_length=1, required=True)
 
 
 class AccountEnable(Strict):

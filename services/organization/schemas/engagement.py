@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kit.wire import Day, PageQuery, Strict
+from kit.wire import Day, Line, PageQuery, Strict, Text
 from organization.domain.engagement import HOST_LEVELS, OrganisationKind, Rating, RegistrantKind
 
 ORGANISATION_KINDS = tuple(k.value for k in OrganisationKind)
@@ -31,7 +31,7 @@ def _period(description: str = "a month, e.g. 2026-11", **kwargs: Any) -> fields
 
 
 class OrganisationSchema(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
     credit_code = fields.String(
         load_default=None,
@@ -54,11 +54,14 @@ class DualRegistrationCreate(Strict):
         metadata={"description": "the registering organisation; for a member, optionally their work unit"},
     )
     member_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
-    member_name = fields.String(
+    member_name = Line(
+        100,
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=100),
-        metadata={"description": "optional: the name is the member record's; one given here must match it"},
+        metadata={
+            "description": "the name is the member record's; one given here must match it. Required for a member "
+            "whose record lies outside your scope (you must already know them)"
+        },
     )
     registered_on = Day(required=True)
     ended_on = Day(load_default=None, allow_none=True)
@@ -177,7 +180,7 @@ class AllianceJoin(Strict):
 
 class AllianceLeave(Strict):
     left_on = Day(required=True)
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
+    reason = Text(500, min_length=1, load_default=None, allow_none=True)
 
 
 class AllianceRead(Schema):
@@ -213,7 +216,7 @@ class AllianceFilter(PageQuery):
 
 # -- star ratings ---------------------------------------------------------------------------------------
 class EvidenceSchema(Strict):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    text = Text(2000, min_length=1, required=True)
     document_refs = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)),
         load_default=list,
@@ -227,7 +230,7 @@ class StarRatingChange(Strict):
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     effective_on = Day(required=True)
     evidence = fields.Nested(EvidenceSchema, required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = Text(1000, min_length=1, required=True)
 
 
 class RatingChangeRead(Schema):

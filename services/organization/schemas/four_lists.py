@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from kit.wire import Day, PageQuery, Strict
+from kit.wire import Day, Line, PageQuery, Strict, Text
 from organization.domain.four_lists import ListKind, Status
 
 KINDS = tuple(k.value for k in ListKind)
@@ -23,8 +23,8 @@ class FourListItemCreate(Strict):
         validate=validate.OneOf(KINDS),
         metadata={"description": "responsibility 责任, project 项目, problem 问题, rectification 整改"},
     )
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=4000))
+    title = Line(200, required=True)
+    description = Text(4000, load_default="")
     due_date = Day(required=True, metadata={"description": "the last day (Asia/Shanghai), YYYY-MM-DD"})
     org_id = fields.UUID(
         load_default=None,
@@ -38,8 +38,8 @@ class FourListItemCreate(Strict):
 
 class FourListItemUpdate(Strict):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    title = fields.String(validate=validate.Length(min=1, max=200))
-    description = fields.String(validate=validate.Length(max=4000))
+    title = Line(200)
+    description = Text(4000)
     due_date = Day()
     owner_account_id = fields.UUID()
 
@@ -50,7 +50,7 @@ class FourListStatusChange(Strict):
 
 
 class FourListNoteCreate(Strict):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    text = Text(4000, min_length=1, required=True)
 
 
 class FourListFilter(PageQuery):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kit.wire import Day, Moment, PageQuery, Strict
+from kit.wire import Day, Line, Moment, PageQuery, Strict
 from organization.domain.members import (
     BRANCH_ROLES,
     GENDERS,
@@ -16,8 +16,6 @@ from organization.domain.members import (
     is_valid_id_number,
     is_valid_phone,
 )
-
-NAME = validate.Length(min=1, max=50)
 
 
 def _id_number(value: str) -> None:
@@ -32,7 +30,7 @@ def _phone(value: str) -> None:
 
 class MemberCreate(Strict):
     branch_id = fields.UUID(required=True, metadata={"description": "the party branch (an org node of level branch)"})
-    name = fields.String(required=True, validate=NAME)
+    name = Line(50, required=True)
     id_number = fields.String(
         required=True,
         validate=_id_number,
@@ -60,7 +58,7 @@ class RosterRow(MemberCreate):
 
 class MemberUpdate(Strict):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    name = fields.String(validate=NAME)
+    name = Line(50)
     phone = fields.String(allow_none=True, validate=_phone)
     role = fields.String(validate=validate.OneOf(BRANCH_ROLES))
     gender = fields.String(allow_none=True, validate=validate.OneOf(GENDERS))

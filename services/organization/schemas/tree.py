@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from kit.wire import Geometry, PageQuery, Strict
+from kit.wire import Geometry, Line, PageQuery, Strict
 from organization.domain.tree import Level
 
 LEVELS = tuple(level.value for level in Level)
@@ -24,7 +24,7 @@ class OrgCreate(Strict):
         validate=validate.Regexp(CODE_PATTERN, error="lowercase letters, digits and '-', at most 32, e.g. c07"),
         metadata={"description": "immutable code, unique among the parent's children; a segment of org_path"},
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Line(100, required=True)
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     location = Geometry(load_default=None, allow_none=True)
     brand = fields.String(
@@ -36,7 +36,7 @@ class OrgCreate(Strict):
 
 
 class OrgRename(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Line(100, required=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 

@@ -53,9 +53,9 @@ unit: venv
 	$(PYTEST) tests/unit -q
 contract: venv
 	$(PYTEST) tests/contract -q
-integration: venv broker
+integration: venv broker redis
 	$(PYTEST) tests/integration -q
-e2e: venv broker
+e2e: venv broker redis
 	$(PYTEST) tests/e2e -q
 chaos: venv broker
 	$(PYTEST) tests/chaos -q

@@ -5,7 +5,10 @@ stated). The machine is shared and noisy: the bare-RPC and gateway runs alternat
 burst of someone else's load falls on both sides rather than on one.
 
 Each client sends its next request as soon as it has the answer (a closed loop): with N clients and X answers
-a second the mean latency is N / X (Little's law), for the gateway and the baseline alike.
+a second the mean latency is N / X (Little's law), for the gateway and the baseline alike. A closed loop at
+saturation measures the queue, not the service; so the latency at 32 connections is also measured in an open
+loop: 32 connections sending at a fixed rate below capacity (OPEN_LOAD, default half the bare-RPC rate at 8
+clients), each request timed from when it was due to leave, not when it could (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import resource
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +32,8 @@ CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_CONCURRENCY", "8,32"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))  # per side and concurrency, split into ROUNDS
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 CORES = os.cpu_count() or 1
+OPEN_CONNECTIONS = int(os.environ.get("BENCH_OPEN_CONNECTIONS", "32"))
+OPEN_LOAD = float(os.environ.get("BENCH_OPEN_LOAD", "0.5"))  # of the bare-RPC rate at the first concurrency
 
 
 def _http_worker(args: tuple[int, str, str, float]) -> tuple[int, list[float], float]:
@@ -63,6 +69,54 @@ def _rpc_worker(args: tuple[str, str, dict[str, Any], float]) -> tuple[int, list
         return len(latencies), latencies, _cpu() - cpu0
 
 
+def _open_loop(args: tuple[str, tuple[Any, ...], int, float, float]) -> list[float]:
+    """`connections` threads in this one process, each with its own connection, together sending `rate`
+    requests a second for `seconds`; each latency counts from the moment its request was due."""
+    kind, target, connections, rate, seconds = args
+    interval = connections / rate  # between two requests of one connection
+    start = time.perf_counter() + 0.5
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+
+    def connection(index: int) -> None:
+        send = _http_sender(*target) if kind == "http" else _rpc_sender(*target)
+        due = start + index * interval / connections
+        while due < start + seconds:
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            send()
+            latencies[index].append(time.perf_counter() - due)
+            due += interval
+
+    threads = [threading.Thread(target=connection, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [x for per in latencies for x in per]
+
+
+def _http_sender(port: int, path: str, token: str) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def send() -> None:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"gateway answered {response.status}")
+
+    return send
+
+
+def _rpc_sender(uri: str, org_id: str, ctx: dict[str, Any]) -> Any:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    proxy = ClusterRpcProxy({"AMQP_URI": uri}, timeout=30).start()
+    return lambda: proxy.organization.get_org(ctx, org_id)
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -87,6 +141,12 @@ class Side:
         self.seconds += seconds
         self.latencies.extend(x for r in results for x in r[1])
         self.cpu += sum(r[2] for r in results)
+
+    @classmethod
+    def of(cls, latencies: list[float]) -> Side:
+        side = cls()
+        side.latencies = latencies
+        return side
 
     @property
     def rate(self) -> float:
@@ -132,6 +192,14 @@ def main() -> None:
                         _http_worker, (suite.gateway_port, f"/api/v1/orgs/{org_id}", token), clients, SECONDS / ROUNDS
                     )
                 figures.append((clients, rpc, http))
+            rate = OPEN_LOAD * figures[0][1].rate
+            opened = {}
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                for kind, target in (
+                    ("rpc", (uri, org_id, ctx)),
+                    ("http", (suite.gateway_port, f"/api/v1/orgs/{org_id}", token)),
+                ):
+                    opened[kind] = Side.of(pool.apply(_open_loop, ((kind, target, OPEN_CONNECTIONS, rate, SECONDS),)))
         finally:
             suite.stop()
     for clients, rpc, http in figures:
@@ -142,6 +210,14 @@ def main() -> None:
             f"  ratio gateway / bare RPC     {http.rate / rpc.rate:8.2f}       p99 gateway {http.ms(0.99):.1f} ms"
             f" vs bare RPC {rpc.ms(0.99):.1f} ms"
         )
+    print(
+        f"  -- {OPEN_CONNECTIONS} connections in an open loop at {rate:,.0f} requests/s"
+        f" ({OPEN_LOAD:.0%} of the bare-RPC rate at {figures[0][0]} clients), timed from when each was due"
+    )
+    print(
+        f"  p50 / p99 gateway {opened['http'].ms(0.5):.1f} / {opened['http'].ms(0.99):.1f} ms"
+        f"   bare RPC (baseline) {opened['rpc'].ms(0.5):.1f} / {opened['rpc'].ms(0.99):.1f} ms"
+    )
     print(
         "  (the gateway does more per request: JWT check, account state (cached), rate limit, schema dump, "
         "metrics, access log, and then the same RPC)"

@@ -274,6 +274,9 @@ class Suite:
             "GATEWAY_PORT": str(self.gateway_port),
             "JWT_KEYS": f"suite:{uuid.uuid4().hex}{uuid.uuid4().hex}",
             "DEMO_PASSWORD": env.pop("DEMO_PASSWORD", "Guandu@2026"),
+            # Rate-limit counters of this suite only: suites run one after another within a minute, and with
+            # REDIS_URL set (CI) they would otherwise share one count per username and address.
+            "RATE_LIMIT_KEY_PREFIX": env.pop("RATE_LIMIT_KEY_PREFIX", f"suite-{uuid.uuid4().hex}"),
             **{f"{s.upper()}_DATABASE_URL": f"sqlite:///{workdir / (s + '.db')}" for s in services},
             **env,
         }

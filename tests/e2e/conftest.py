@@ -2,7 +2,6 @@
 a private RabbitMQ virtual host; tests speak HTTP to the gateway only."""
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,6 @@ def suite(tmp_path_factory) -> Iterator[Suite]:
             FOUR_LISTS_OVERDUE_SCAN_SECONDS="1",
             LOGIN_RATE_LIMIT="600/minute",
             RATE_LIMIT="6000/minute",  # the bad-input sweeps send hundreds of requests as one account
-            RATE_LIMIT_KEY_PREFIX=f"e2e-{uuid.uuid4().hex}",  # counters of this run only, if they live in Redis
         )
         try:
             yield running.start()

@@ -36,7 +36,6 @@ def two_workers(tmp_path_factory) -> Iterator[Suite]:
             GATEWAY_WORKERS="2",
             LOGIN_RATE_LIMIT="10/minute",
             REDIS_URL=redis_url,
-            RATE_LIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",  # this run's counters only
         )
         try:
             yield running.start()

@@ -280,15 +280,12 @@ def importing(container) -> bool:
     return any(ctx.entrypoint.method_name == "import_members" for ctx in container._worker_threads)
 
 
-def test_other_calls_are_answered_while_a_big_roster_is_read_and_imported(
-    amqp_uri, rpc, as_user, org_service, database_kind
-):
+@pytest.mark.parametrize("database_kind", ["sqlite"])  # see the docstring: on SQLite only, by design
+def test_other_calls_are_answered_while_a_big_roster_is_read_and_imported(amqp_uri, rpc, as_user, org_service):
     """Security review, issue 10: one import kept every other caller of the service waiting. The file is read
     in a child process and the rows go in with pauses, so calls made while a big (valid) roster is imported
     are answered before the import is. SQLite only: its calls never yield to other green threads (psycogreen's
     PostgreSQL queries do, which would hide CPU work holding them up between queries)."""
-    if database_kind != "sqlite":
-        pytest.skip("shown on SQLite, whose calls never yield")
     admin = as_user("liujia.c01.secretary")
     content = base64.b64encode(roster(valid_rows(2000))).decode()
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as importer:

@@ -20,7 +20,6 @@ import os
 import resource
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -69,31 +68,29 @@ def _rpc_worker(args: tuple[str, str, dict[str, Any], float]) -> tuple[int, list
         return len(latencies), latencies, _cpu() - cpu0
 
 
-def _open_loop(args: tuple[str, tuple[Any, ...], int, float, float]) -> list[float]:
-    """`connections` threads in this one process, each with its own connection, together sending `rate`
-    requests a second for `seconds`; each latency counts from the moment its request was due."""
-    kind, target, connections, rate, seconds = args
-    interval = connections / rate  # between two requests of one connection
-    start = time.perf_counter() + 0.5
-    latencies: list[list[float]] = [[] for _ in range(connections)]
+def _open_loop(args: tuple[str, tuple[Any, ...], int, int, float, float, float]) -> list[float]:
+    """One of `connections` connections (one process each, as the closed loop's clients), which together send
+    `rate` requests a second from `start` (time.monotonic, the same clock in every process) for `seconds`;
+    each latency counts from the moment its request was due, not from when it could leave."""
+    kind, target, index, connections, rate, start, seconds = args
+    send = _http_sender(*target) if kind == "http" else _rpc_sender(*target)
+    interval = connections / rate  # between two requests of this connection
+    due = start + index * interval / connections
+    latencies: list[float] = []
+    while due < start + seconds:
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        send()
+        latencies.append(time.monotonic() - due)
+        due += interval
+    return latencies
 
-    def connection(index: int) -> None:
-        send = _http_sender(*target) if kind == "http" else _rpc_sender(*target)
-        due = start + index * interval / connections
-        while due < start + seconds:
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            send()
-            latencies[index].append(time.perf_counter() - due)
-            due += interval
 
-    threads = [threading.Thread(target=connection, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [x for per in latencies for x in per]
+def _warm(_: int) -> None:
+    import nameko.standalone.rpc  # noqa: F401 - the import is the warm-up
+
+    time.sleep(1)  # hold this process, so the pool's other processes take the other warm-ups
 
 
 def _http_sender(port: int, path: str, token: str) -> Any:
@@ -194,12 +191,13 @@ def main() -> None:
                 figures.append((clients, rpc, http))
             rate = OPEN_LOAD * figures[0][1].rate
             opened = {}
-            with multiprocessing.get_context("spawn").Pool(1) as pool:
-                for kind, target in (
-                    ("rpc", (uri, org_id, ctx)),
-                    ("http", (suite.gateway_port, f"/api/v1/orgs/{org_id}", token)),
-                ):
-                    opened[kind] = Side.of(pool.apply(_open_loop, ((kind, target, OPEN_CONNECTIONS, rate, SECONDS),)))
+            targets = {"rpc": (uri, org_id, ctx), "http": (suite.gateway_port, f"/api/v1/orgs/{org_id}", token)}
+            with multiprocessing.get_context("spawn").Pool(OPEN_CONNECTIONS) as pool:
+                pool.map(_warm, range(OPEN_CONNECTIONS), chunksize=1)  # spawned and imported before any clock runs
+                for kind, target in targets.items():
+                    start = time.monotonic() + 3  # every connection process spawned and connected by then
+                    jobs = [(kind, target, i, OPEN_CONNECTIONS, rate, start, SECONDS) for i in range(OPEN_CONNECTIONS)]
+                    opened[kind] = Side.of([x for part in pool.map(_open_loop, jobs, chunksize=1) for x in part])
         finally:
             suite.stop()
     for clients, rpc, http in figures:

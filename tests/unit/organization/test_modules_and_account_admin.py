@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from kit.context import ROLES
 from organization.app.modules import catalogue
 from organization.domain.accounts import (
     CannotDisableSelf,
@@ -52,15 +53,6 @@ def test_a_broken_catalogue_is_refused(data):
         catalogue_from(data)
 
 
-ROLES = (
-    "district_admin",
-    "street_secretary",
-    "community_secretary",
-    "branch_secretary",
-    "department",
-    "member",
-    "resident",
-)
 # Only lower ranks: a street secretary manages the community and below, never a peer or a desk; a district admin
 # everyone but another district admin; every other role nobody.
 MAY_MANAGE = {

@@ -31,7 +31,7 @@ class GatewayConfig:
     service_check_ttl: float = 2.0
     rate_limit: str = "300/minute"  # per account (per client IP before logging in)
     login_rate_limit: str = "10/minute"  # POST /auth/token, per client IP and per username
-    rate_limit_prefix: str = "guandu"  # the counters' key prefix in the shared store (one per deployment)
+    rate_limit_prefix: str = "guandu-gateway"  # the counters' key prefix in the shared store (one per deployment)
     # How many reverse proxies in front of the gateway append to X-Forwarded-For (and set -Proto, -Host). 0:
     # the header is ignored, since anyone could send one to dodge the per-IP limits or fake the access log.
     trusted_proxies: int = 0
@@ -71,7 +71,7 @@ class GatewayConfig:
             service_check_ttl=float(env.get("SERVICE_CHECK_TTL", "2")),
             rate_limit=env.get("RATE_LIMIT", "300/minute"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10/minute"),
-            rate_limit_prefix=env.get("RATE_LIMIT_KEY_PREFIX", "guandu"),
+            rate_limit_prefix=env.get("RATE_LIMIT_KEY_PREFIX", "guandu-gateway"),
             trusted_proxies=int(env.get("GATEWAY_TRUSTED_PROXIES", "0")),
         )
 

@@ -81,7 +81,6 @@ def _config() -> GatewayConfig:
 limiter = Limiter(
     key_func=caller_key,
     default_limits=[lambda: _config().rate_limit],
-    key_prefix="guandu-gateway",
 )
 per_client_ip = limiter.limit(lambda: _config().login_rate_limit, key_func=client_ip)
 per_username = limiter.limit(lambda: _config().login_rate_limit, key_func=username_key)

@@ -24,6 +24,7 @@ from kit.config import Settings
 from kit.harness import (
     Process,
     Subscriber,
+    Suite,
     free_port,
     private_vhost,
     queue_depth,
@@ -62,6 +63,17 @@ def _vhost_or_fail() -> Iterator[str]:
         yield uri
     finally:
         cm.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def running_suite(workdir: Path, **env: str) -> Iterator[Suite]:
+    """The suite as real processes on a private virtual host (kit.harness.Suite), started, and stopped after."""
+    with _vhost_or_fail() as uri:
+        running = Suite(workdir, uri, ("organization",), **env)
+        try:
+            yield running.start()
+        finally:
+            running.stop()
 
 
 @pytest.fixture

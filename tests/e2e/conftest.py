@@ -9,29 +9,24 @@ import pytest
 import requests
 
 from kit.harness import Suite
-from kit.testing import _vhost_or_fail
+from kit.testing import running_suite
 
 
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory) -> Iterator[Suite]:
-    with _vhost_or_fail() as uri:
-        # Short caches and a quick overdue scan, so disabling an account, switching a street's module off and
-        # an item going overdue show within a second or two (the tests poll with deadlines); every test logs in
-        # from one address, so the per-address login limit is raised (tests/integration/gateway checks limits).
-        running = Suite(
-            tmp_path_factory.mktemp("suite"),
-            uri,
-            ACCOUNT_STATE_TTL="1",
-            FOUR_LISTS_OVERDUE_SCAN_SECONDS="1",
-            LOGIN_RATE_LIMIT="600/minute",
-            RATE_LIMIT="6000/minute",  # the bad-input sweeps send hundreds of requests as one account
-        )
-        try:
-            yield running.start()
-        finally:
-            running.stop()
-        unmasked = unmasked_personal_data(running.workdir)
-        assert not unmasked, f"unmasked ID numbers or phones in the suite's logs: {unmasked[:5]}"
+    # Short caches and a quick overdue scan, so disabling an account, switching a street's module off and an
+    # item going overdue show within a second or two (the tests poll with deadlines); every test logs in from one
+    # address, so the per-address login limit is raised (tests/integration/gateway checks limits).
+    with running_suite(
+        tmp_path_factory.mktemp("suite"),
+        ACCOUNT_STATE_TTL="1",
+        FOUR_LISTS_OVERDUE_SCAN_SECONDS="1",
+        LOGIN_RATE_LIMIT="600/minute",
+        RATE_LIMIT="6000/minute",  # the bad-input sweeps send hundreds of requests as one account
+    ) as running:
+        yield running
+    unmasked = unmasked_personal_data(running.workdir)
+    assert not unmasked, f"unmasked ID numbers or phones in the suite's logs: {unmasked[:5]}"
 
 
 # An 18-character ID number (last character a digit or X) or a mainland mobile number, standing alone: what a

@@ -7,27 +7,22 @@ from collections.abc import Iterator
 import pytest
 
 from kit.harness import Suite
-from kit.testing import _vhost_or_fail
+from kit.testing import running_suite
 
 COUNTS = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory) -> Iterator[Suite]:
-    with _vhost_or_fail() as uri:
-        # Every request comes from one address and a few accounts, far faster than any person: the limits are
-        # raised so that the run tests the API, not the limiter (tests/integration/gateway checks limits).
-        running = Suite(
-            tmp_path_factory.mktemp("suite"),
-            uri,
-            ACCOUNT_STATE_TTL="1",
-            RATE_LIMIT="100000/minute",
-            LOGIN_RATE_LIMIT="100000/minute",
-        )
-        try:
-            yield running.start()
-        finally:
-            running.stop()
+    # Every request comes from one address and a few accounts, far faster than any person: the limits are
+    # raised so that the run tests the API, not the limiter (tests/integration/gateway checks limits).
+    with running_suite(
+        tmp_path_factory.mktemp("suite"),
+        ACCOUNT_STATE_TTL="1",
+        RATE_LIMIT="100000/minute",
+        LOGIN_RATE_LIMIT="100000/minute",
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -68,6 +68,23 @@ def _rpc_worker(args: tuple[str, str, dict[str, Any], float]) -> tuple[int, list
         return len(latencies), latencies, _cpu() - cpu0
 
 
+def _lean_worker(args: tuple[str, str, dict[str, Any], float]) -> tuple[int, list[float], float]:
+    """The same call through the gateway's own client (kit.rpc_client): what the gateway's RPC costs alone."""
+    from kit.rpc_client import RpcClient
+
+    uri, org_id, ctx, seconds = args
+    client = RpcClient(uri, timeout=30)
+    latencies: list[float] = []
+    cpu0 = _cpu()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        client.call("organization", "get_org", ctx, org_id)
+        latencies.append(time.perf_counter() - started)
+    client.close()
+    return len(latencies), latencies, _cpu() - cpu0
+
+
 def _open_loop(args: tuple[str, tuple[Any, ...], int, int, float, float, float]) -> list[float]:
     """One of `connections` connections (one process each, as the closed loop's clients), which together send
     `rate` requests a second from `start` (time.monotonic, the same clock in every process) for `seconds`;
@@ -182,13 +199,14 @@ def main() -> None:
             }
             figures = []
             for clients in CONCURRENCIES:
-                rpc, http = Side(), Side()
-                for _ in range(ROUNDS):  # alternating, so the machine's other load falls on both sides
+                rpc, http, lean = Side(), Side(), Side()
+                for _ in range(ROUNDS):  # alternating, so the machine's other load falls on every side
                     rpc.run(_rpc_worker, (uri, org_id, ctx), clients, SECONDS / ROUNDS)
                     http.run(
                         _http_worker, (suite.gateway_port, f"/api/v1/orgs/{org_id}", token), clients, SECONDS / ROUNDS
                     )
-                figures.append((clients, rpc, http))
+                    lean.run(_lean_worker, (uri, org_id, ctx), clients, SECONDS / ROUNDS)
+                figures.append((clients, rpc, http, lean))
             rate = OPEN_LOAD * figures[0][1].rate
             opened = {}
             targets = {"rpc": (uri, org_id, ctx), "http": (suite.gateway_port, f"/api/v1/orgs/{org_id}", token)}
@@ -200,14 +218,16 @@ def main() -> None:
                     opened[kind] = Side.of([x for part in pool.map(_open_loop, jobs, chunksize=1) for x in part])
         finally:
             suite.stop()
-    for clients, rpc, http in figures:
+    for clients, rpc, http, lean in figures:
         print(f"  -- {clients} concurrent clients")
         print(rpc.line("bare nameko RPC (baseline)", "calls/s"))
         print(http.line("gateway over HTTP", "requests/s"))
+        print(lean.line("bare RPC, the gateway's client", "calls/s"))
         print(
             f"  ratio gateway / bare RPC     {http.rate / rpc.rate:8.2f}       p99 gateway {http.ms(0.99):.1f} ms"
             f" vs bare RPC {rpc.ms(0.99):.1f} ms"
         )
+        print(f"  ratio gateway / its client   {http.rate / lean.rate:8.2f}       (what the HTTP layer keeps)")
     print(
         f"  -- {OPEN_CONNECTIONS} connections in an open loop at {rate:,.0f} requests/s"
         f" ({OPEN_LOAD:.0%} of the bare-RPC rate at {figures[0][0]} clients), timed from when each was due"

@@ -34,7 +34,7 @@ PARTS = [
     ("street modules gate", r"modules\.py"),
     ("consumer check (queue_state)", r"Rpc\.service_up"),
     ("RPC pool checkout/return", r"Rpc\._borrow|Rpc\._give_back"),
-    ("RPC call (nameko, kombu, py-amqp)", r"MethodProxy\.__call__"),
+    ("RPC call (kit.rpc_client, py-amqp)", r"RpcClient\.call"),
     ("rate limit (flask-limiter)", r"Limiter\._check_request_limit"),
     ("access log (structlog)", r"JsonLogger\.access"),
     ("metrics (prometheus-client)", r"\(prometheus_client/|gateway/metrics\.py"),

@@ -1,4 +1,4 @@
-"""The gateway's road to the services: a per-process pool of long-lived nameko standalone RPC clients.
+"""The gateway's road to the services: a per-process pool of long-lived lean RPC clients (`kit.rpc_client`).
 
 Each call checks first that the service's `rpc-<service>` queue has consumers (a stopped service's durable
 queue would keep the call and run it long after the client gave up), so nothing is published to a service
@@ -9,9 +9,7 @@ reply: it is stopped and thrown away, never returned to the pool.
 
 from __future__ import annotations
 
-import contextlib
 import queue
-import sys
 import threading
 import time
 from typing import Any
@@ -20,7 +18,6 @@ from amqp.exceptions import AMQPError
 from flask import Flask, current_app
 from kombu.exceptions import OperationalError
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
 
 import kit.entrypoints  # noqa: F401 - registers ServiceError with nameko, so a service's errors arrive as themselves
 from gateway.config import GatewayConfig
@@ -29,30 +26,14 @@ from kit.amqp import queue_state
 from kit.context import CallerContext
 from kit.errors import ServiceError
 from kit.logs import get_logger
+from kit.rpc_client import RpcClient
 
 log = get_logger("gateway.rpc")
 
-# kombu builds a Connection for every RPC nameko publishes, and outside eventlet/gevent each one tries
-# `import librabbitmq`; not installed, so every call searched sys.path for it again (6% of the gateway's CPU
-# in bench.profile_gateway). None in sys.modules makes that import fail at once; the transport was py-amqp anyway.
-sys.modules.setdefault("librabbitmq", None)  # type: ignore[arg-type]
-
-# Errors of the road, not of the service. nameko raises RuntimeError when its reply consumer was disconnected.
-CONNECTION_ERRORS = (OSError, AMQPError, OperationalError, RuntimeError)
+# Errors of the road, not of the service.
+CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
 # The service answered, but with something other than a ServiceError: a bug there, shown to nobody here.
 ANSWERED_ERRORS = (RemoteError, BadRequest)
-
-
-class Client:
-    """One nameko `ClusterRpcProxy`: single-threaded, with its own connection and reply queue."""
-
-    def __init__(self, amqp_uri: str, timeout: float) -> None:
-        self._standalone = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout)
-        self.proxy = self._standalone.start()
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):  # its connection may be broken already: it is dropped either way
-            self._standalone.stop()
 
 
 class Rpc:
@@ -61,7 +42,7 @@ class Rpc:
         self.timeout = config.rpc_timeout
         self.check_ttl = config.service_check_ttl
         self._slots = threading.BoundedSemaphore(config.rpc_pool_size)
-        self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[RpcClient] = queue.SimpleQueue()
         self._up: dict[str, float] = {}  # service -> until when it is taken to have consumers
 
     def service_up(self, service: str) -> bool:
@@ -86,7 +67,7 @@ class Rpc:
             raise _unavailable(service)
         client = self._borrow(service)
         try:
-            result = getattr(client.proxy[service], method)(ctx.to_wire(), *args)
+            result = client.call(service, method, ctx.to_wire(), *args)
         except (ServiceError, UnknownService, *ANSWERED_ERRORS) as exc:
             self._give_back(client)  # the round trip completed: the client is sound
             error: BaseException = _answered(service, method, exc)
@@ -110,7 +91,7 @@ class Rpc:
             return _unavailable(service)
         return exc
 
-    def _borrow(self, service: str) -> Client:
+    def _borrow(self, service: str) -> RpcClient:
         if not self._slots.acquire(timeout=self.timeout):
             raise ServiceError("unavailable", "RPC_POOL_EXHAUSTED", "the gateway is too busy, try again")
         try:
@@ -118,19 +99,19 @@ class Rpc:
         except queue.Empty:
             pass
         try:
-            return Client(self.amqp_uri, self.timeout)
+            return RpcClient(self.amqp_uri, self.timeout)
         except BaseException as exc:
             self._slots.release()
             if isinstance(exc, CONNECTION_ERRORS):
                 raise _unavailable(service) from None
             raise
 
-    def _give_back(self, client: Client) -> None:
+    def _give_back(self, client: RpcClient) -> None:
         self._idle.put(client)
         self._slots.release()
 
-    def _discard(self, client: Client, service: str, *, reason: str) -> None:
-        client.stop()
+    def _discard(self, client: RpcClient, service: str, *, reason: str) -> None:
+        client.close()
         self._slots.release()
         self._up.pop(service, None)  # look again before the next call
         RPC_CLIENTS_DISCARDED.labels(reason).inc()

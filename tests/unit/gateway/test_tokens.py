@@ -89,3 +89,20 @@ def test_each_required_claim_must_be_there(claim):
 def test_garbage_is_refused():
     for token in ("", "abc", "a.b.c", tokens().issue(ACCOUNT)[:-2] + "xx"):
         refused(token)
+
+
+def test_a_remembered_token_still_expires(monkeypatch):
+    verifier = tokens()
+    token = forged({"exp": datetime.now(UTC) + timedelta(seconds=60)})
+    assert verifier.verify(token) == (ACCOUNT, None)  # verified once, then remembered
+    later = datetime.now(UTC).timestamp() + 61
+    monkeypatch.setattr("gateway.auth.time.time", lambda: later)
+    refused(token, "TOKEN_EXPIRED", verifier)
+
+
+def test_a_refused_token_is_not_remembered_as_valid():
+    verifier = tokens(K2)
+    token = tokens(K1).issue(ACCOUNT)
+    refused(token, verifier=verifier)
+    refused(token, verifier=verifier)  # asked again, checked again: still refused
+    assert verifier.verify(tokens(K2).issue(ACCOUNT)) == (ACCOUNT, None)

@@ -50,7 +50,8 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api = ProblemApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(auth_api.blp)
-    api.register_blueprint(tree.blp)
+    for blueprint in tree.BLUEPRINTS:  # the tree and the departments' list
+        api.register_blueprint(blueprint)
     api.register_blueprint(members.blp)
     for blueprint in engagement_api.BLUEPRINTS:
         api.register_blueprint(blueprint)

@@ -1,8 +1,10 @@
 """The organisation tree over HTTP: each route is one RPC of the organization service
 (docs/organization-rpc.md). Every role may read; object-level scope is the service's job (a node outside
 the caller's scope is 404). Only the three secretaries' roles may change the tree; which levels each may
-touch is again the service's rule. Unknown query parameters are refused like unknown body fields (webargs
-would otherwise drop them silently, so a misspelt filter would return everything)."""
+touch is again the service's rule. The city departments have their own list (`/api/v1/departments`), open to
+every role, because a secretary summons departments that lie outside their scope. Unknown query parameters are
+refused like unknown body fields (webargs would otherwise drop them silently, so a misspelt filter would return
+everything)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from gateway.auth import EVERY_ROLE, allow
 from gateway.headers import idempotency_key
 from kit.wire import PageQuery
 from organization.schemas.tree import (
+    DepartmentList,
     LevelCounts,
     OrgClose,
     OrgCreate,
@@ -34,6 +37,10 @@ from organization.schemas.tree import (
 WRITERS = ("district_admin", "street_secretary", "community_secretary")
 
 blp = Blueprint("orgs", __name__, url_prefix="/api/v1/orgs", description="The organisation tree")
+departments = Blueprint(
+    "departments", __name__, url_prefix="/api/v1/departments", description="The city departments (市级部门)"
+)
+BLUEPRINTS = (blp, departments)
 
 
 def _organization(method: str, *args: Any) -> Any:
@@ -131,3 +138,11 @@ def move_org(body: dict[str, Any], org_id: UUID) -> Any:
 def close_org(body: dict[str, Any], org_id: UUID) -> Any:
     """Close a node that has no active children"""
     return _command("close_org", str(org_id), OrgClose().dump(body))
+
+
+@departments.route("", methods=["GET"])
+@allow(departments, *EVERY_ROLE)
+@departments.response(200, DepartmentList)
+def list_departments() -> Any:
+    """Every active city department (id, code, name, path), by code; not paged"""
+    return _organization("list_departments")

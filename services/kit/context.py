@@ -101,3 +101,10 @@ def require_system(ctx: CallerContext) -> None:
     """Refuse a call that only the suite itself (a loader, the gateway's own checks) may make."""
     if ctx.role != "system":
         raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may call this")
+
+
+def require_authenticated(ctx: CallerContext) -> None:
+    """Refuse a caller who has not logged in, for the few reads that are not scoped (an anonymous caller's empty
+    scope already matches nothing in the scoped ones)."""
+    if ctx.role == "anonymous":
+        raise ServiceError("unauthenticated", "AUTH_REQUIRED", "log in first")

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from kit.demo_tree import departments
 from organization.demo.__main__ import node_id
 
 LIUJIA = node_id("/gd/liujia/")
@@ -162,3 +163,22 @@ def test_a_resident_sees_the_public_tree_and_none_of_the_partys_records(as_user)
     assert community.status_code == 200 and community.json()["level"] == "community"
     for path in RECORDS:
         is_problem(resident.get(path), 403, "ROLE_FORBIDDEN")
+
+
+@pytest.mark.parametrize("username", ["liujia.secretary", "demo.member"])
+def test_a_secretary_and_a_member_get_the_thirteen_departments(as_user, username):
+    """The departments lie outside every street: the tree's scoped lists hide them, this one does not."""
+    client = as_user(username)
+    assert client.get("/api/v1/orgs", params={"level": "department"}).json()["items"] == []
+    response = client.get("/api/v1/departments")
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [d["code"] for d in items] == sorted(d.code for d in departments())
+    assert len(items) == 13 and {"fire", "power", "gas"} <= {d["code"] for d in items}
+    gas = next(d for d in items if d["code"] == "gas")
+    path = "/departments/gas/"
+    assert gas == {"id": node_id(path), "code": "gas", "name": "燃气公司", "org_path": path}
+
+
+def test_the_departments_without_a_token_are_401(anonymous):
+    is_problem(anonymous.get("/api/v1/departments"), 401, "TOKEN_MISSING")

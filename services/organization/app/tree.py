@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kit.bulk import insert_many
 from kit.clock import isoformat_z
-from kit.context import CallerContext
+from kit.context import CallerContext, require_authenticated
 from kit.events import Event
 from kit.ids import is_uuid
 from kit.uow import UnitOfWork
@@ -249,6 +249,18 @@ def list_ancestors(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> dict[str
     repo = OrgRepository(uow.session)
     node = _load(repo, ctx, org_id)
     return {"items": [org_read(n) for n in repo.ancestors(node, ctx.scope_path)]}
+
+
+def list_departments(uow: UnitOfWork, ctx: CallerContext) -> dict[str, Any]:
+    """Every active city department to any authenticated caller: a street secretary summons departments that
+    lie outside their scope, so this read is not scoped, and carries no more than a department's name."""
+    require_authenticated(ctx)
+    return {
+        "items": [
+            {"id": n.id, "code": n.code, "name": n.name, "org_path": n.org_path}
+            for n in OrgRepository(uow.session).departments()
+        ]
+    }
 
 
 def count_levels(uow: UnitOfWork, ctx: CallerContext, org_id: str) -> dict[str, Any]:

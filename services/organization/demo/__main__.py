@@ -13,16 +13,15 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 
 from kit.clock import SystemClock, local_date
 from kit.config import Settings
 from kit.context import CallerContext
 from kit.db import Database
+from kit.demo_tree import departments, load_tree, node_id, point, square
 from kit.migrate import upgrade
 from kit.uow import UnitOfWork
 from organization.adapters.orm.accounts import AccountRow
@@ -43,36 +42,16 @@ from organization.app import accounts, modules
 from organization.app.members import register_many
 from organization.app.tree import TreeBuilder
 from organization.demo.engagement_load import load_engagement
-from organization.demo.generate import DEFAULT_SEED, DemoData, generate, node_id
+from organization.demo.generate import DEFAULT_SEED, DemoData, generate
 from organization.demo.lists_load import load_four_lists
 from organization.domain.members import Branch
 from organization.domain.tree import Level, OrgNode
 
+# node_id is the kit's (kit.demo_tree), named here too because the tests and benches address demo nodes through it.
 __all__ = ["load", "main", "node_id"]
 DEFAULT_DEMO_PASSWORD = "Guandu@2026"  # noqa: S105 - the documented demo password, overridable
 # The tree as it stood when the party-building alliances were founded (the facts' time, not the load's).
 FOUNDED = datetime(2019, 3, 1, tzinfo=UTC)
-DATA = Path(__file__).parent / "guandu.yaml"
-
-
-def _point(center: Sequence[float], index: int, spread: float = 0.012) -> dict[str, Any]:
-    # Communities laid out on a small spiral around the street's centre: plausible, deterministic.
-    ring, step = divmod(index, 6)
-    dx = spread * (1 + ring) * [1, 0.5, -0.5, -1, -0.5, 0.5][step]
-    dy = spread * (1 + ring) * [0, 0.87, 0.87, 0, -0.87, -0.87][step]
-    return {"type": "Point", "coordinates": [round(center[0] + dx, 5), round(center[1] + dy, 5)]}
-
-
-def _square(center: Sequence[float], half: float = 0.03) -> dict[str, Any]:
-    x, y = center
-    ring = [
-        [x - half, y - half],
-        [x + half, y - half],
-        [x + half, y + half],
-        [x - half, y + half],
-        [x - half, y - half],
-    ]
-    return {"type": "Polygon", "coordinates": [[[round(a, 5), round(b, 5)] for a, b in ring]]}
 
 
 class Loader:
@@ -123,9 +102,9 @@ class Loader:
         root = self.tree.root(
             id=node_id(f"/{deps['code']}/"), code=deps["code"], name=deps["name"], level=Level.DEPARTMENTS, now=FOUNDED
         )
-        for unit in deps["units"]:
-            dept = self.org(root, unit["code"], unit["name"], Level.DEPARTMENT)
-            self.account(f"{unit['code']}.desk", f"{unit['name']}值班席", "department", dept, unit["code"])
+        for unit in departments(data):
+            dept = self.org(root, unit.code, unit.name, Level.DEPARTMENT)
+            self.account(unit.desk, f"{unit.name}值班席", "department", dept, unit.code)
         self.tree.write()
         for node in self.tree.nodes.values():
             if node.level is Level.STREET:  # the modules each street runs (catalogue/modules.yaml)
@@ -200,14 +179,14 @@ class Loader:
             street["name"],
             Level.STREET,
             brand=street["brand"],
-            location=_square(street["center"]),
+            location=square(street["center"]),
         )
         self.account(f"{street['code']}.secretary", f"{short}街道党工委书记", "street_secretary", node)
         self.org(node, "wc", f"{short}街道党工委", Level.WORKING_COMMITTEE)
         self.org(node, "alliance", f"{short}街道党建联盟", Level.ALLIANCE)
         for i, name in enumerate(street["communities"], start=1):
             code = f"c{i:02d}"
-            community = self.org(node, code, f"{name}社区", Level.COMMUNITY, location=_point(street["center"], i - 1))
+            community = self.org(node, code, f"{name}社区", Level.COMMUNITY, location=point(street["center"], i - 1))
             self.account(f"{street['code']}.{code}.secretary", f"{name}社区党委书记", "community_secretary", community)
             self.org(community, "bpc", f"{name}社区大党委", Level.BIG_PARTY_COMMITTEE)
             for a in range(1, data["areas_per_community"] + 1):
@@ -236,7 +215,7 @@ def load(
             demo = generate(seed, as_of=local_date(clock.now()))
             cipher = PersonalDataCipher.from_env(settings.extra)
             loader = Loader(uow, hash_password(password), demo, cipher, records=records)
-            loader.load(yaml.safe_load(DATA.read_text("utf-8")))
+            loader.load(load_tree())
             uow.commit()
         return True, loader.accounts, time.perf_counter() - started
     finally:

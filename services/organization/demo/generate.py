@@ -6,8 +6,8 @@ Nothing here is a real person: names are drawn from word lists (names.yaml), ID 
 (18 characters, Kunming region codes, GB 11643 check digit) but invented, and every member carries
 `demo=True`; phones come from the range 19900000000-19900999999, which the demo keeps for itself.
 
-Records and their fields (ids are UUIDv5 under DEMO_NAMESPACE, so they are stable across loads; dates are
-`datetime.date`; `*_path` are org paths such as `/gd/liujia/c01/br1/`):
+Records and their fields (ids are UUIDv5 under `kit.demo_tree.DEMO_NAMESPACE`, so they are stable across loads;
+dates are `datetime.date`; `*_path` are org paths such as `/gd/liujia/c01/br1/`):
 
 Branch (党支部, ~1,000)            id, code, name, org_path, parent_path, host (community | area |
                                    working_committee | big_party_committee), street_code, community_path
@@ -42,7 +42,6 @@ DemoAccount                        username, display_name, role (branch_secretar
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -52,13 +51,12 @@ from typing import Any
 
 import yaml
 
+from kit.demo_tree import Community, Street, demo_uid, load_tree, node_id, streets
 from organization.domain.members import id_checksum
 
-DEMO_NAMESPACE = uuid.UUID("6f1d8f5e-2c44-4a43-9d0e-0a9a1e0c0d01")
 DEFAULT_SEED = 20190301
 # The demo's "today" unless the loader passes its own: dates are laid out relative to it.
 DEFAULT_AS_OF = date(2026, 11, 20)
-TREE = Path(__file__).parent / "guandu.yaml"
 WORDS = Path(__file__).parent / "names.yaml"
 
 # The source's figures: about 1,000 branches, 993 of them up to standard, among which these are rated higher.
@@ -80,15 +78,6 @@ ITEMS_PER_OWNER = 8
 FOUR_LIST_STATES = ("open", "in_progress", "done", "cancelled")
 PHONE_PREFIX = "19900"  # 19900000000-19900999999: kept for demo data
 FOUNDED = date(2019, 3, 1)  # when the alliances were founded: no membership starts before it
-
-
-def node_id(org_path: str) -> str:
-    """The id of a demo organisation node: the same path always gives the same id."""
-    return str(uuid.uuid5(DEMO_NAMESPACE, org_path))
-
-
-def _uid(kind: str, key: object) -> str:
-    return str(uuid.uuid5(DEMO_NAMESPACE, f"{kind}:{key}"))
 
 
 # -- records ----------------------------------------------------------------------------------------------
@@ -243,46 +232,6 @@ class DemoData:
         return out
 
 
-# -- the tree the generator hangs things on (the same codes the loader gives guandu.yaml's nodes) ---------
-@dataclass(frozen=True)
-class Community:
-    path: str
-    name: str
-    street_code: str
-    areas: tuple[str, ...]  # paths
-
-
-@dataclass(frozen=True)
-class Street:
-    code: str
-    name: str
-    short: str
-    communities: tuple[Community, ...]
-
-    @property
-    def path(self) -> str:
-        return f"/gd/{self.code}/"
-
-
-def streets(tree: dict[str, Any]) -> list[Street]:
-    root = f"/{tree['district']['code']}/"
-    out = []
-    for s in tree["streets"]:
-        communities = []
-        for i, name in enumerate(s["communities"], start=1):
-            path = f"{root}{s['code']}/c{i:02d}/"
-            areas = tuple(f"{path}a{a}/" for a in range(1, tree["areas_per_community"] + 1))
-            communities.append(Community(path, name, s["code"], areas))
-        out.append(Street(s["code"], s["name"], s["name"].removesuffix("街道"), tuple(communities)))
-    return out
-
-
-@cache
-def load_tree() -> dict[str, Any]:
-    tree: dict[str, Any] = yaml.safe_load(TREE.read_text("utf-8"))
-    return tree
-
-
 @cache
 def _words() -> dict[str, Any]:
     words: dict[str, Any] = yaml.safe_load(WORDS.read_text("utf-8"))
@@ -368,7 +317,7 @@ class _Generator:
         }
         for kind, count in ALLIANCE_ORGANISATIONS.items():
             for n in range(count):
-                org_id = _uid("alliance_org", f"{kind}:{n}")
+                org_id = demo_uid("alliance_org", f"{kind}:{n}")
                 # Agencies and schools mostly join a street's alliance, enterprises and social organisations
                 # mostly a community's big party committee; one in ten joins both.
                 street_first = rng.random() < (0.6 if kind in ("agency", "school") else 0.2)
@@ -386,7 +335,7 @@ class _Generator:
                     commitments = tuple(rng.sample(w["commitments"][kind], rng.randint(2, 3)))
                     memberships.append(
                         AllianceMembership(
-                            id=_uid("alliance_membership", f"{org_id}:{path}"),
+                            id=demo_uid("alliance_membership", f"{org_id}:{path}"),
                             organisation_id=org_id,
                             body_id=node_id(path),
                             body_path=path,
@@ -478,7 +427,7 @@ class _Generator:
             for step in steps:
                 changes.append(
                     StarRatingChange(
-                        id=_uid("star_rating", f"{branch.org_path}:{step}"),
+                        id=demo_uid("star_rating", f"{branch.org_path}:{step}"),
                         branch_id=branch.id,
                         from_rating=previous,
                         to_rating=step,
@@ -539,7 +488,7 @@ class _Generator:
                 ids.add(id_number)
                 out.append(
                     Member(
-                        id=_uid("member", n),
+                        id=demo_uid("member", n),
                         name=rng.choices(surnames, weights=surname_weights)[0] + given,
                         gender=gender,
                         ethnicity=rng.choices(ethnicities, weights=ethnicity_weights)[0],
@@ -595,7 +544,7 @@ class _Generator:
                     confirmed = min(reported + timedelta(days=rng.randint(1, 10)), self.as_of)
                 reports.append(
                     ServiceReport(
-                        id=_uid("service_report", f"{reg.id}:{year}-{month:02d}"),
+                        id=demo_uid("service_report", f"{reg.id}:{year}-{month:02d}"),
                         registration_id=reg.id,
                         period=f"{year}-{month:02d}",
                         services="；".join(rng.sample(self.words["services"], rng.randint(1, 3))),
@@ -611,7 +560,7 @@ class _Generator:
         self, rng: random.Random, registrant: str, org_id: str | None, member_id: str | None, c: Community
     ) -> DualRegistration:
         return DualRegistration(
-            id=_uid("dual_registration", f"{org_id or member_id}:{c.path}"),
+            id=demo_uid("dual_registration", f"{org_id or member_id}:{c.path}"),
             registrant=registrant,
             organisation_id=org_id,
             member_id=member_id,
@@ -654,7 +603,7 @@ class _Generator:
                 )
                 items.append(
                     FourListItem(
-                        id=_uid("four_list_item", f"{path}:{n}"),
+                        id=demo_uid("four_list_item", f"{path}:{n}"),
                         list_kind=kind,
                         owner_level=level,
                         owner_org_id=node_id(path),

@@ -88,3 +88,8 @@ class TreeRpc:
     def count_levels(self, ctx: CallerContext, org_id: str) -> dict[str, Any]:
         with self.storage.read(ctx) as uow:
             return tree.count_levels(uow, ctx, org_id)
+
+    @rpc
+    def list_departments(self, ctx: CallerContext) -> dict[str, Any]:
+        with self.storage.read(ctx) as uow:
+            return tree.list_departments(uow, ctx)

@@ -80,6 +80,21 @@ class OrgList(Schema):
     items = fields.List(fields.Nested(OrgRead), required=True)
 
 
+class DepartmentRead(Schema):
+    """A city department as every role may see it: enough to summon it (whistle) or address its desk."""
+
+    id = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "e.g. water; its desk account is <code>.desk"})
+    name = fields.String(required=True, metadata={"description": "e.g. 水务局"})
+    org_path = fields.String(required=True, metadata={"description": "e.g. /departments/water/"})
+
+
+class DepartmentList(Schema):
+    """Every active department, by code: one short list (a district has tens), so not paged."""
+
+    items = fields.List(fields.Nested(DepartmentRead), required=True)
+
+
 class LevelCounts(Schema):
     org_id = fields.String(required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

@@ -17,6 +17,12 @@ from kit.wire import PageQuery
 from organization.schemas.tree import OrgCreate, OrgFilter, OrgMove, OrgRename
 
 CREATED_AT = "2026-01-01T00:00:00Z"
+DEPARTMENT = {
+    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "/departments/water/")),
+    "code": "water",
+    "name": "水务局",
+    "org_path": "/departments/water/",
+}
 
 
 def password_of(username: str) -> str:
@@ -225,6 +231,13 @@ class FakeOrganizationService:
             if node["org_path"].startswith(path):
                 counts[node["level"]] = counts.get(node["level"], 0) + 1
         return {"org_id": org_id, "counts": counts}
+
+    @rpc
+    def list_departments(self, ctx: CallerContext) -> dict[str, Any]:
+        self._seen("list_departments", ctx)
+        if ctx.role == "anonymous":
+            raise ServiceError("unauthenticated", "AUTH_REQUIRED", "log in first")
+        return {"items": [DEPARTMENT]}  # not scoped: the same list for every caller
 
     @rpc
     def create_org(self, ctx: CallerContext, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ UI on local assets, and the correlation id on every answer."""
 import re
 
 from gateway.metrics import exposition
+from kit.context import ROLES
 from tests.integration.gateway.conftest import is_problem, login
 from tests.integration.gateway.fake_organization import password_of
 
@@ -22,6 +23,7 @@ ROUTES = {
     ("/api/v1/orgs/{org_id}/counts", "get"),
     ("/api/v1/orgs/{org_id}/move", "post"),
     ("/api/v1/orgs/{org_id}/close", "post"),
+    ("/api/v1/departments", "get"),
 }
 ROUTES |= {  # members (gateway/api/members.py)
     ("/api/v1/members", "get"),
@@ -112,6 +114,7 @@ def test_the_openapi_document_lists_every_route_with_its_roles(client):
         assert operation["x-roles"], (path, method)
         assert "Roles allowed" in operation["description"]
     assert operations[("/api/v1/orgs", "post")]["x-roles"] == WRITERS
+    assert operations[("/api/v1/departments", "get")]["x-roles"] == list(ROLES)  # every role: not scoped
     assert operations[("/api/v1/orgs/{org_id}", "get")]["security"] == [{"bearerAuth": []}]
     assert operations[("/api/v1/auth/token", "post")]["security"] == []
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

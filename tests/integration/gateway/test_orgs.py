@@ -7,6 +7,8 @@ import pytest
 
 from tests.integration.gateway.conftest import is_problem, login
 
+DEPARTMENT_FIELDS = {"code": "water", "name": "水务局", "org_path": "/departments/water/"}
+
 
 @pytest.fixture
 def admin(client) -> dict[str, str]:
@@ -54,6 +56,19 @@ def test_every_route_reaches_its_rpc(client, store, admin):
     assert moved.json["org_path"] == "/gd/liujia/a1/"
     closed = client.post(f"/api/v1/orgs/{node['id']}/close", json={"version": 3}, headers=admin)
     assert closed.json["status"] == "closed"
+
+
+@pytest.mark.parametrize("username", ["admin", "liujia", "member"])
+def test_every_role_lists_the_departments_the_same_unscoped_way(client, store, username):
+    listed = client.get("/api/v1/departments", headers=login(client, username))
+    assert listed.status_code == 200
+    assert listed.json == {"items": [{"id": listed.json["items"][0]["id"], **DEPARTMENT_FIELDS}]}
+    assert store.calls_of("list_departments")[-1].ctx.account_id == store.account_of(username)["account_id"]
+
+
+def test_the_departments_need_a_token(client, store):
+    is_problem(client.get("/api/v1/departments"), 401, "TOKEN_MISSING")
+    assert not store.calls_of("list_departments")
 
 
 def test_service_errors_keep_their_code_and_status(client, store, admin):

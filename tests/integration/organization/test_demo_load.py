@@ -35,7 +35,7 @@ EXPECTED = {
     "big_party_committee": 68,
     "branch": 1012,
     "departments": 1,
-    "department": 10,
+    "department": 13,
 }
 
 
@@ -81,9 +81,9 @@ def test_the_demo_loads_once_with_its_counts_and_one_event_per_node(org_db, caps
             if row.parent_id is not None:
                 assert row.org_path == f"{nodes[row.parent_id].org_path}{row.code}/"
                 assert row.depth == nodes[row.parent_id].depth + 1
-        # The secretaries' and desks' accounts (87), a secretary per branch, demo.member and demo.resident.
-        assert len(accounts) == 1 + 8 + 68 + 10 + 1012 + 2
-        assert {"district.admin", "liujia.secretary", "liujia.c01.secretary", "water.desk"} <= accounts
+        # The secretaries' and desks' accounts (90), a secretary per branch, demo.member and demo.resident.
+        assert len(accounts) == 1 + 8 + 68 + 13 + 1012 + 2
+        assert {"district.admin", "liujia.secretary", "liujia.c01.secretary", "water.desk", "gas.desk"} <= accounts
         assert {"liujia.c01.a1.br1.secretary", "demo.member", "demo.resident"} <= accounts
         records = dict(record_counts(org_db))
         assert records["members"] == 21000 and records["accounts"] == len(accounts)

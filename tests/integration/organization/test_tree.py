@@ -6,6 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, select
 
+from kit.context import CallerContext
+from kit.demo_tree import departments
 from kit.errors import ServiceError
 from kit.orm import OutboxRow
 from organization.demo.__main__ import node_id
@@ -212,3 +214,22 @@ def test_pages_are_stable_and_cover_everything_once(rpc, as_user):
     assert len(seen) == len(set(seen)) == 408
     raises("PAGE_CURSOR_INVALID", rpc.list_orgs, admin, {"cursor": "Z2FyYmFnZQ"})  # base64, but no list's cursor
     raises("VALIDATION_FAILED", rpc.list_orgs, admin, {"cursor": "garbage!"})  # not even base64
+
+
+def test_every_authenticated_role_lists_the_thirteen_departments_by_code(rpc, as_user):
+    """The scoped reads hide the departments from a secretary who must summon them: this list is not scoped."""
+    liujia = as_user("liujia.secretary")
+    assert rpc.list_orgs(liujia, {"level": "department"})["items"] == []
+    expected = sorted((d.code, d.name, d.org_path, d.id) for d in departments())
+    for username in ("liujia.secretary", "liujia.c01.secretary", "water.desk", "district.admin"):
+        items = rpc.list_departments(as_user(username))["items"]
+        assert [(d["code"], d["name"], d["org_path"], d["id"]) for d in items] == expected, username
+    assert len(expected) == 13 and {"fire", "power", "gas"} <= {code for code, *_ in expected}
+    raises("AUTH_REQUIRED", rpc.list_departments, CallerContext.anonymous().to_wire())
+
+
+def test_a_closed_department_is_no_longer_listed(rpc, as_user):
+    admin = as_user("district.admin")
+    rpc.close_org(admin, node_id("/departments/gas/"), {"version": 1}, key())
+    codes = [d["code"] for d in rpc.list_departments(as_user("wujing.secretary"))["items"]]
+    assert len(codes) == 12 and "gas" not in codes

@@ -1,6 +1,6 @@
 import pytest
 
-from kit.context import CallerContext
+from kit.context import CallerContext, require_authenticated
 from kit.errors import ServiceError
 
 GOOD = {
@@ -53,3 +53,11 @@ def test_a_malformed_context_is_refused_with_a_clear_message(change, message):
 def test_a_context_that_is_not_an_object_is_refused():
     with pytest.raises(ServiceError):
         CallerContext.from_wire(["street_secretary"])
+
+
+def test_an_unscoped_read_refuses_only_the_caller_who_has_not_logged_in():
+    with pytest.raises(ServiceError) as raised:
+        require_authenticated(CallerContext.anonymous())
+    assert (raised.value.kind, raised.value.code) == ("unauthenticated", "AUTH_REQUIRED")
+    require_authenticated(CallerContext.system())
+    require_authenticated(CallerContext.from_wire({**GOOD, "role": "resident"}))

@@ -7,14 +7,13 @@ from itertools import pairwise
 
 import pytest
 
+from kit.demo_tree import load_tree, node_id
 from organization.demo.generate import (
     DEFAULT_AS_OF,
     FOUR_LIST_STATES,
     branch_username,
     cn_number,
     generate,
-    load_tree,
-    node_id,
 )
 from organization.domain.members import id_checksum
 from tests.member_data import TEST_AREA

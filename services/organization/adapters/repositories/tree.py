@@ -1,4 +1,5 @@
-"""Repository of the organisation tree, every query scoped to the caller's path."""
+"""Repository of the organisation tree, every query scoped to the caller's path but one: the city departments,
+which every role may list (a secretary summons them; they lie outside every street's scope)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,15 @@ class OrgRepository:
             query = query.where(OrgRow.parent_id == filters["parent_id"])
         rows, next_cursor = page(self.session, query, SORTS[sort], limit=limit, cursor=cursor)
         return [to_node(r) for r in rows], next_cursor
+
+    def departments(self) -> list[OrgNode]:
+        """The active city departments, by code. Deliberately unscoped: who may call it is the use case's rule."""
+        rows = self.session.scalars(
+            select(OrgRow)
+            .where(OrgRow.level == str(Level.DEPARTMENT), OrgRow.status == "active")
+            .order_by(OrgRow.code, OrgRow.id)
+        )
+        return [to_node(r) for r in rows]
 
     def subtree(self, node: OrgNode, depth: int, scope: str) -> list[OrgNode]:
         rows = self.session.scalars(

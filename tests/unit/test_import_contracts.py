@@ -27,6 +27,14 @@ BREAKS = [
     ("kit-knows-no-service", "services/kit/uow.py", "import organization.domain.tree"),
     ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import organization.app.tree"),
     ("gateway-sees-wire-contracts-only", "gateway/auth.py", "import organization.adapters.passwords"),
+    ("pure-domain", "services/whistle/domain/lifecycle.py", "import kit.clock"),
+    ("pure-domain", "services/whistle/domain/catalogue.py", "import yaml.reader"),
+    ("services-apart", "services/whistle/catalogue/__init__.py", "import gateway.rpc"),
+    ("kit-knows-no-service", "services/kit/clock.py", "import whistle.domain.calendar"),
+    ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.domain.lifecycle"),
+    ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.catalogue"),
+    ("services-independent", "services/whistle/domain/catalogue.py", "import organization.domain.tree"),
+    ("services-independent", "services/organization/app/tree.py", "import whistle.domain.lifecycle"),
 ]
 
 

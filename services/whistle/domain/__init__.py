@@ -1,0 +1,1 @@
+"""The whistle domain: pure rules (calendar and deadlines, catalogue, lifecycle, duplicates, assessment)."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import structlog
 from flask import Flask, Response, request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import auth, inputs, limits, metrics, modules, rpc
+from gateway import auth, bodies, inputs, limits, metrics, modules, rpc
 from gateway.api import accounts, four_lists, members, ops, tree
 from gateway.api import auth as auth_api
 from gateway.api import engagement as engagement_api
@@ -40,7 +40,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     metrics.init_app(app)  # first, so that it times everything that follows
     app.before_request(_bind_correlation_id)
-    app.before_request(_json_bodies_only)
+    app.before_request(_bodies_as_registered)
     app.after_request(_response_headers)
     limits.init_app(app, config)
     rpc.init_app(app, config)
@@ -69,14 +69,21 @@ def _bind_correlation_id() -> None:
     structlog.contextvars.bind_contextvars(correlation_id=correlation_id())
 
 
-def _json_bodies_only() -> None:
-    """A body that is not JSON would be read as no body at all and answered with a puzzling 422; what no route
-    takes (deep nesting, NUL, text that is not Unicode) is refused here, once for every route."""
-    if request.mimetype == "multipart/form-data" and request.endpoint in members.MULTIPART_ENDPOINTS:
-        inputs.check_request(json_body=False)
-        return  # a roster upload (members/import)
+def _bodies_as_registered() -> None:
+    """Each route's body as `gateway.bodies` registers it: JSON up to MAX_CONTENT_LENGTH unless the route says
+    otherwise. A body of another type would be read as no body at all and answered with a puzzling 422, so it is
+    415; what no route takes (deep nesting, NUL, text that is not Unicode) is refused here, once for every route."""
+    rule = bodies.rule_for(request.endpoint)
+    if rule.max_bytes is not None:
+        request.max_content_length = rule.max_bytes
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()  # declared too large: refused before anything reads it
     if request.content_length and not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
+        if request.mimetype not in rule.media_types:
+            raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(rule.media_types))}")
+        inputs.check_request(json_body=False)
+        return  # a form or an upload: its view reads and checks its fields
     inputs.check_request(json_body=bool(request.content_length))
 
 

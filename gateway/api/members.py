@@ -15,6 +15,7 @@ from marshmallow import RAISE
 
 from gateway import rpc
 from gateway.auth import allow
+from gateway.bodies import accepts
 from gateway.headers import idempotency_key
 from kit.errors import ServiceError
 from organization.schemas.members import (
@@ -36,8 +37,6 @@ from organization.schemas.members import (
 WRITERS = ("district_admin", "street_secretary", "community_secretary")
 READERS = (*WRITERS, "branch_secretary", "member")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The endpoints that take multipart/form-data instead of JSON (see app._json_bodies_only).
-MULTIPART_ENDPOINTS = frozenset({"members.import_members"})
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Party members and the access log")
 
@@ -133,6 +132,7 @@ def list_transfers(member_id: UUID) -> Any:
     }
 )
 @blp.response(201, ImportResult)
+@accepts(blp, "multipart/form-data")
 def import_members() -> Any:
     """Import a branch's roster (.xlsx): every row valid and all imported, or nothing (422 names each row)"""
     errors: dict[str, list[str]] = {}

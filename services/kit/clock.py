@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -40,6 +42,38 @@ class FixedClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when.astimezone(UTC)
+
+
+class FileClock:
+    """A clock for tests of whole processes (a service restarted on the same database, the suite under
+    `kit.harness`): the time is what the file says (ISO-8601 with an offset), standing still until the test
+    writes another. Only `clock_from_env` makes one, and only under GUANDU_ENV=test."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.now()  # a missing or unreadable file stops the process at start, not at its first timer
+
+    def now(self) -> datetime:
+        return parse_iso(self.path.read_text(encoding="utf-8").strip())
+
+    def set(self, when: datetime) -> None:
+        """What a test calls (from its own process) to move every process reading this file."""
+        self.path.write_text(isoformat_z(when), encoding="utf-8")
+
+
+class ClockFileRefused(ValueError):
+    pass
+
+
+def clock_from_env(env: Mapping[str, str]) -> Clock:
+    """The wall clock, or with TEST_CLOCK_FILE set a `FileClock`: refused (the process does not start) unless
+    GUANDU_ENV is `test`, which no deployment sets, so a stray setting cannot move production's time."""
+    path = env.get("TEST_CLOCK_FILE")
+    if not path:
+        return SystemClock()
+    if env.get("GUANDU_ENV") != "test":
+        raise ClockFileRefused("TEST_CLOCK_FILE is a test clock: refused unless GUANDU_ENV=test (never in production)")
+    return FileClock(Path(path))
 
 
 def isoformat_z(when: datetime) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 from nameko.extensions import DependencyProvider, SharedExtension
 
-from kit.clock import Clock, SystemClock, parse_iso
+from kit.clock import Clock, SystemClock, clock_from_env, parse_iso
 from kit.context import CallerContext
 from kit.db import Database
 from kit.entrypoints import DUPLICATE, EventHandler, rpc, settings_of
@@ -84,10 +84,13 @@ class Storage(DependencyProvider):
     ops = OpsServer()
 
     def __init__(self, clock: Clock | None = None) -> None:
-        self.clock = clock or SystemClock()
+        self._given_clock = clock
+        self.clock: Clock = clock or SystemClock()
 
     def setup(self) -> None:
         self.settings = settings = settings_of(self.container)
+        if self._given_clock is None:  # a whole-process test may set the time through a file (kit.clock)
+            self.clock = clock_from_env(settings.extra)
         self.db = Database(settings.database_url)
         self.relay.attach(self.db)
         self.ops.add_database(self.db, self.clock)

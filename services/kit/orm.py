@@ -1,4 +1,5 @@
-"""Column types every service uses, and the kit's own tables: outbox, inbox, idempotency keys, audit trail.
+"""Column types every service uses, and the kit's own tables: outbox, inbox, idempotency keys, audit trail,
+and the delivery log of the services that notify people (`kit.notify`).
 
 The kit's tables live in each service's database (each service's Alembic history creates them), because
 the state change, its events, its inbox entry and its idempotency record commit in one transaction.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -115,6 +116,35 @@ class AuditEntry(KitBase):
     correlation_id: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeliveryLogBase(DeclarativeBase):
+    """The delivery log has its own metadata: only a service that sends notifications carries the table (its
+    `migrations/env.py` passes `DeliveryLogBase.metadata` to `run_env` beside `KitBase.metadata`)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DeliveryRow(DeliveryLogBase):
+    """One notification to one address on one channel for one event, and how its sending went.
+
+    Unique per (event, channel, address), so a handler's retry finds what was already sent and sends only the
+    rest. The address is kept masked (a phone number, a robot's secret key) beside a digest of it.
+    """
+
+    __tablename__ = "kit_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel", "address_digest", name="uq_kit_deliveries_target"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(200))
+    address_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
 
 
 def under(column: Any, scope_path: str) -> Any:

@@ -112,7 +112,8 @@ class LocalBlobStore:
         self.max_bytes = max_bytes
 
     def _path(self, key: str) -> Path:
-        return self.root / key[:2] / check_key(key)
+        key = check_key(key)
+        return self.root / key[:2] / key
 
     def put(self, data: bytes, content_type: str) -> BlobRef:
         _check_size(data, self.max_bytes)

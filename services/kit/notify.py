@@ -164,11 +164,14 @@ class WebhookChannel:
         body = {"msgtype": "text", "text": {"content": message.text}}
         try:
             response = requests.post(url, json=body, timeout=(self.timeout, self.timeout))
-            reply = response.json() if response.content else {}
-        except (requests.RequestException, ValueError) as exc:
+        except requests.RequestException as exc:
             return DeliveryResult(self.name, address, FAILED, _scrub(f"{type(exc).__name__}: {exc}", url, address))
         if not response.ok:
             return DeliveryResult(self.name, address, FAILED, f"HTTP {response.status_code}")
+        try:
+            reply = response.json()
+        except ValueError:
+            return DeliveryResult(self.name, address, FAILED, "the reply is not JSON")
         code = reply.get("errcode") if isinstance(reply, dict) else None
         if code != 0:
             detail = reply.get("errmsg", "") if isinstance(reply, dict) else ""

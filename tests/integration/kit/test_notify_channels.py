@@ -113,6 +113,12 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     self._reply(503, {"error": "busy"})
                 else:
                     self._reply(202, {"id": "m-1"})
+            elif url.path == "/html":  # a proxy's error page with a 200
+                data = b"<html>upstream gone</html>"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
             else:
                 self._reply(404, {})
 
@@ -177,6 +183,8 @@ def test_the_robot_webhook_posts_text_and_reads_the_error_code(http_server):
     assert (refused.status, refused.error) == (FAILED, "errcode 93000: invalid webhook url")
     missing = WebhookChannel(base + "/nowhere?key={address}", timeout=5).send("good", MESSAGE)
     assert (missing.status, missing.error) == (FAILED, "HTTP 404")
+    html = WebhookChannel(base + "/html", timeout=5).send("good", MESSAGE)
+    assert (html.status, html.error) == (FAILED, "the reply is not JSON")
 
 
 def test_a_stuck_webhook_times_out_and_a_closed_port_fails_without_leaking_the_key(http_server):

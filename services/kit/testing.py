@@ -34,6 +34,8 @@ from kit.harness import (
 )
 
 __all__ = [  # the fixtures are found by pytest; these helpers are re-exported for tests to import from here
+    "SMTP_TEST_LOGIN",
+    "Mailbox",
     "Process",
     "Subscriber",
     "free_port",
@@ -250,3 +252,65 @@ def container_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...,
     for container in containers:
         with contextlib.suppress(Exception):
             container.kill()
+
+
+# -- local servers for kit.notify and kit.blobs ----------------------------------------------------------
+class Mailbox:
+    """What the test SMTP server received. It accepts the login `SMTP_TEST_LOGIN` (without TLS) and refuses
+    every recipient whose address starts with `nobody@` (550)."""
+
+    def __init__(self, port: int) -> None:
+        self.host = "127.0.0.1"
+        self.port = port
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+SMTP_TEST_LOGIN = ("guandu", "guandu-test-password")
+
+
+def _smtp_authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    login = (auth_data.login, auth_data.password) if isinstance(auth_data, LoginPassword) else None
+    return AuthResult(success=login == tuple(part.encode() for part in SMTP_TEST_LOGIN))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free local port, for the duration of one test."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox(free_port())  # aiosmtpd's Controller cannot take port 0
+    controller = Controller(
+        mailbox, hostname=mailbox.host, port=mailbox.port, authenticator=_smtp_authenticate, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """The URL of a real S3-compatible server (moto's, in a thread) on a free local port: any access key is
+    accepted, buckets are created by the test."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

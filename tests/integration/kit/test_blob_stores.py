@@ -6,11 +6,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from kit.blobs import LocalBlobStore, S3BlobStore, blob_store, decode_photo, s3_client
 from kit.config import Settings
@@ -18,17 +16,6 @@ from kit.errors import ServiceError
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 BUCKET = "guandu-photos"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

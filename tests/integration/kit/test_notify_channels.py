@@ -5,7 +5,6 @@ real database making a retry send only what failed."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import create_engine, select
 
 from kit.clock import SystemClock
@@ -36,50 +33,10 @@ from kit.notify import (
     WebhookChannel,
 )
 from kit.orm import DeliveryLogBase, DeliveryRow
+from kit.testing import SMTP_TEST_LOGIN, free_port
 
 MESSAGE = Message("催办：吹哨 W-0001 已过 80% 时限", "吴井社区 排污口 · 水务局请于 2 小时内报到")
 SMS_KEY = "sms-api-key-1"
-
-
-# -- an SMTP server ---------------------------------------------------------------------------------------
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"whistle", b"s3cret")
-    return AuthResult(success=ok)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(
-        mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate, auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 # -- an HTTP server: the robot webhook and the SMS gateway --------------------------------------------------
@@ -148,8 +105,9 @@ def http_server() -> Iterator[tuple[Gateway, str]]:
 
 # -- each channel -----------------------------------------------------------------------------------------
 def test_smtp_sends_a_utf8_mail_with_login(smtp_server):
-    mailbox, port = smtp_server
-    channel = SmtpChannel("127.0.0.1", port, "whistle@gd.example", username="whistle", password="s3cret", timeout=5)
+    mailbox, port = smtp_server, smtp_server.port
+    user, password = SMTP_TEST_LOGIN
+    channel = SmtpChannel("127.0.0.1", port, "whistle@gd.example", username=user, password=password, timeout=5)
     result = channel.send("desk@water.example", MESSAGE)
     assert (result.channel, result.status, result.error) == ("email", SENT, None)
     [(sender, recipients, content)] = mailbox.messages
@@ -160,9 +118,9 @@ def test_smtp_sends_a_utf8_mail_with_login(smtp_server):
 
 
 def test_smtp_failures_are_results_without_the_password(smtp_server):
-    mailbox, port = smtp_server
+    mailbox, port = smtp_server, smtp_server.port
     # aiosmtpd holds back its answer to failed credentials (against guessing): the timeout ends the wait
-    wrong = SmtpChannel("127.0.0.1", port, "w@gd.example", username="whistle", password="wrong-pw", timeout=1)
+    wrong = SmtpChannel("127.0.0.1", port, "w@gd.example", username=SMTP_TEST_LOGIN[0], password="wrong-pw", timeout=1)
     result = wrong.send("desk@water.example", MESSAGE)
     assert result.status == FAILED and result.error
     assert "wrong-pw" not in result.error
@@ -212,7 +170,7 @@ def test_the_sms_gateway_gets_phone_and_text_and_a_non_2xx_fails(http_server):
 
 # -- the notifier with the delivery log, all three channels ------------------------------------------------
 def test_a_retry_sends_only_what_failed_and_the_log_says_what_happened(smtp_server, http_server, database_url):
-    mailbox, port = smtp_server
+    mailbox, port = smtp_server, smtp_server.port
     gateway, base = http_server
     engine = create_engine(database_url)
     DeliveryLogBase.metadata.create_all(engine)

@@ -105,7 +105,8 @@ def _scrub(text: str, *secrets: str) -> str:
 
 # -- channels -----------------------------------------------------------------------------------------------
 class SmtpChannel:
-    """E-mail through an SMTP relay (plain, or upgraded with STARTTLS), one connection per message."""
+    """E-mail through an SMTP relay (plain, or upgraded with STARTTLS and the relay's certificate verified),
+    one connection per message."""
 
     def __init__(
         self,
@@ -116,6 +117,7 @@ class SmtpChannel:
         username: str | None = None,
         password: str | None = None,
         starttls: bool = False,
+        ca_file: str | None = None,
         sender_name: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         name: str = "email",
@@ -124,6 +126,7 @@ class SmtpChannel:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password = username, password
         self.starttls, self.sender_name, self.timeout = starttls, sender_name, timeout
+        self.ca_file = ca_file  # an intranet relay's own CA; the system's CAs otherwise. Never unverified.
 
     def send(self, address: str, message: Message) -> DeliveryResult:
         mail = EmailMessage()
@@ -134,7 +137,7 @@ class SmtpChannel:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(mail, from_addr=self.sender, to_addrs=[address])
@@ -431,7 +434,8 @@ class Notifier:
 
 def channels_from_settings(settings: Settings) -> list[Channel]:
     """The channels the environment configures: `NOTIFY_SMTP_HOST` (+ `_PORT`, `_SENDER`, `_USERNAME`,
-    `_PASSWORD`, `_STARTTLS`), `NOTIFY_WEBHOOK_URL`, `NOTIFY_SMS_URL` + `NOTIFY_SMS_API_KEY`; `NOTIFY_TIMEOUT`."""
+    `_PASSWORD`, `_STARTTLS`, `_CA_FILE`), `NOTIFY_WEBHOOK_URL`, `NOTIFY_SMS_URL` + `NOTIFY_SMS_API_KEY`;
+    `NOTIFY_TIMEOUT` for all."""
     env = settings.extra
     timeout = float(env.get("NOTIFY_TIMEOUT", str(DEFAULT_TIMEOUT)))
     channels: list[Channel] = []
@@ -444,6 +448,7 @@ def channels_from_settings(settings: Settings) -> list[Channel]:
                 username=env.get("NOTIFY_SMTP_USERNAME") or None,
                 password=env.get("NOTIFY_SMTP_PASSWORD") or None,
                 starttls=env.get("NOTIFY_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+                ca_file=env.get("NOTIFY_SMTP_CA_FILE") or None,
                 timeout=timeout,
             )
         )

@@ -263,6 +263,7 @@ class Mailbox:
         self.host = "127.0.0.1"
         self.port = port
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.ca_file: str | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address.startswith("nobody@"):
@@ -293,6 +294,69 @@ def smtp_server() -> Iterator[Mailbox]:
     mailbox = Mailbox(free_port())  # aiosmtpd's Controller cannot take port 0
     controller = Controller(
         mailbox, hostname=mailbox.host, port=mailbox.port, authenticator=_smtp_authenticate, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA) and its key, as PEM files."""
+    import ipaddress
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from kit.clock import SystemClock
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = SystemClock().now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def starttls_smtp_server(tmp_path: Path) -> Iterator[Mailbox]:
+    """Like `smtp_server`, but STARTTLS is required before anything else (login included), with a self-signed
+    certificate for 127.0.0.1 whose PEM file is `mailbox.ca_file`."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    cert_file, key_file = _self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    mailbox = Mailbox(free_port())
+    mailbox.ca_file = str(cert_file)
+    controller = Controller(
+        mailbox,
+        hostname=mailbox.host,
+        port=mailbox.port,
+        authenticator=_smtp_authenticate,
+        tls_context=context,
+        require_starttls=True,
     )
     controller.start()
     try:

@@ -131,6 +131,21 @@ def test_smtp_failures_are_results_without_the_password(smtp_server):
     assert mailbox.messages == []
 
 
+def test_smtp_upgrades_with_starttls_verifying_the_relays_certificate(starttls_smtp_server):
+    mailbox = starttls_smtp_server
+    user, password = SMTP_TEST_LOGIN
+    common = {"username": user, "password": password, "timeout": 5}
+    channel = SmtpChannel("127.0.0.1", mailbox.port, "w@gd.example", starttls=True, ca_file=mailbox.ca_file, **common)
+    assert channel.send("desk@water.example", MESSAGE).status == SENT
+    assert [r for _, r, _ in mailbox.messages] == [["desk@water.example"]]
+    untrusted = SmtpChannel("127.0.0.1", mailbox.port, "w@gd.example", starttls=True, **common)
+    result = untrusted.send("desk@water.example", MESSAGE)
+    assert result.status == FAILED and "CERTIFICATE_VERIFY_FAILED" in (result.error or "")
+    plain = SmtpChannel("127.0.0.1", mailbox.port, "w@gd.example", **common)  # the relay requires STARTTLS
+    assert plain.send("desk@water.example", MESSAGE).status == FAILED
+    assert len(mailbox.messages) == 1
+
+
 def test_the_robot_webhook_posts_text_and_reads_the_error_code(http_server):
     gateway, base = http_server
     channel = WebhookChannel(base + "/cgi-bin/webhook/send?key={address}", timeout=5)

@@ -145,3 +145,30 @@ def test_a_failed_send_raises_after_trying_all_and_the_retry_sends_only_what_fai
 def test_routing_to_a_channel_that_is_not_configured_is_refused_at_start():
     with pytest.raises(ValueError, match=r"not configured: \['sms'\]"):
         Notifier([FakeChannel("webhook"), FakeChannel("email")], Routing.from_data(ROUTING), MemoryDeliveryLog())
+
+
+def test_channels_come_from_the_environment():
+    from kit.config import Settings
+    from kit.notify import SmsChannel, SmtpChannel, WebhookChannel, channels_from_settings
+
+    assert channels_from_settings(Settings.from_env("whistle", {})) == []
+    env = {
+        "NOTIFY_SMTP_HOST": "relay.gd.example",
+        "NOTIFY_SMTP_PORT": "587",
+        "NOTIFY_SMTP_STARTTLS": "true",
+        "NOTIFY_SMTP_CA_FILE": "/etc/guandu/ca.pem",
+        "NOTIFY_WEBHOOK_URL": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={address}",
+        "NOTIFY_SMS_URL": "https://sms.gd.example/send",
+        "NOTIFY_SMS_API_KEY": "k",
+        "NOTIFY_TIMEOUT": "3",
+    }
+    smtp, webhook, sms = channels_from_settings(Settings.from_env("whistle", env))
+    assert isinstance(smtp, SmtpChannel) and isinstance(webhook, WebhookChannel) and isinstance(sms, SmsChannel)
+    assert (smtp.name, smtp.port, smtp.starttls, smtp.ca_file, smtp.sender) == (
+        "email",
+        587,
+        True,
+        "/etc/guandu/ca.pem",
+        "whistle@localhost",
+    )
+    assert (webhook.name, sms.name, sms.timeout) == ("webhook", "sms", 3.0)

@@ -25,6 +25,7 @@ from kit.harness import (
     Process,
     Subscriber,
     Suite,
+    broker_user,
     free_port,
     private_vhost,
     queue_depth,
@@ -36,6 +37,7 @@ from kit.harness import (
 __all__ = [  # the fixtures are found by pytest; these helpers are re-exported for tests to import from here
     "Process",
     "Subscriber",
+    "broker_user",
     "free_port",
     "make_settings",
     "postgres_database",

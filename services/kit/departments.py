@@ -10,11 +10,15 @@ department, before it publishes anything for it.
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kit.amqp import open_connection
+from kit.config import DEFAULT_AMQP_URI
 from kit.events import DEPARTMENT_COMMANDS_EXCHANGE, DEPARTMENTS_EXCHANGE
 
 # Department codes are organization's immutable codes.
@@ -93,3 +97,53 @@ def declare_department_queues(uri: str, codes: Iterable[str], *, queue_type: str
         return [declare_department_queue(channel, code, queue_type=queue_type) for code in codes]
     finally:
         conn.close()
+
+
+def replay_into_department(uri: str, source: str, code: str, since: str) -> int:
+    """Ask `source` (a service) to replay the copies it kept for department `code` since `since` (ISO-8601)
+    into `department.<code>`, as the suite itself; the number sent."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from kit.context import CallerContext
+
+    with ClusterRpcProxy({"AMQP_URI": uri}, timeout=300) as proxy:
+        sent = getattr(proxy, source).replay_events(
+            CallerContext.system().to_wire(), department_queue(code), since, [binding_key(code)]
+        )
+    return int(sent)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="City departments' queues on the broker (AMQP_URI)")
+    sub = parser.add_subparsers(dest="action", required=True)
+    declaring = sub.add_parser("declare", help="declare department.<code> queues (idempotent)")
+    declaring.add_argument("codes", nargs="+")
+    declaring.add_argument(
+        "--queue-type", choices=["classic", "quorum"], default=os.environ.get("QUEUE_TYPE", "classic")
+    )
+    replaying = sub.add_parser("replay", help="refill department.<code> from a service's kept events")
+    replaying.add_argument("source", help="the service that published them, e.g. whistle")
+    replaying.add_argument("code")
+    replaying.add_argument("--since", required=True, help="ISO-8601, e.g. 2026-12-01T00:00:00Z")
+    rights = sub.add_parser("permissions", help="print the rabbitmqctl line giving <code>.system its rights")
+    rights.add_argument("code")
+    rights.add_argument("--vhost", default="/")
+    args = parser.parse_args(argv)
+    uri = os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+    if args.action == "declare":
+        for queue in declare_department_queues(uri, args.codes, queue_type=args.queue_type):
+            print(f"declared {queue}")
+    elif args.action == "replay":
+        sent = replay_into_department(uri, args.source, args.code, args.since)
+        print(f"{args.source} replayed {sent} events into {department_queue(args.code)}")
+    else:
+        perms = system_permissions(args.code)
+        print(
+            f"rabbitmqctl set_permissions -p '{args.vhost}' '{system_user(args.code)}' "
+            f"'{perms['configure']}' '{perms['write']}' '{perms['read']}'"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,12 @@ import pytest
 
 from kit.amqp import ROUTING_KEY_HEADER, SENDER_HEADER, open_connection
 from kit.context import CallerContext
-from kit.departments import declare_department_queue, declare_department_queues, system_permissions
+from kit.departments import (
+    declare_department_queue,
+    declare_department_queues,
+    replay_into_department,
+    system_permissions,
+)
 from kit.dlq import list_dead_letters, replay_dead_letters
 from kit.errors import ServiceError
 from kit.testing import broker_user, make_settings, queue_depth, wait_for
@@ -79,6 +84,8 @@ def test_a_department_queue_keeps_its_copies_while_its_system_is_offline_and_a_r
     replayed = take_all(amqp_uri, "department.water")
     assert [json.loads(m.body)["id"] for m in replayed] == [b["id"] for b in bodies]
     assert [m.headers[ROUTING_KEY_HEADER] for m in replayed] == ["water.thing.summoned"] * 2
+    assert replay_into_department(amqp_uri, "producer", "water", EPOCH) == 2  # what `python -m kit.departments` asks
+    assert queue_depth(amqp_uri, "department.water") == 2
     assert queue_depth(amqp_uri, "department.cityman") == 1
     # `thing.#` into department.thing: the producer's `thing.made.liujia` street copies are not thing's.
     assert rpc.producer.replay_events(system, "department.thing", EPOCH, ["thing.#"]) == 0

@@ -362,14 +362,16 @@ class EventHandler(Consumer):
         """Re-publish to a delay queue (or, finally, to the DLQ), then ack; if that fails, requeue."""
         headers = dict(message.headers or {})
         attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        # What it came with, as far as it can be believed (not a header a department's system set itself);
+        # the sender travels on under the kit's own (broker-validated) user_id.
+        first = delivery_of(message, self.own_user)
         headers.update(
             {
                 ATTEMPT_HEADER: attempt + 1,
                 "x-guandu-error": reason[:1000],
                 "x-guandu-queue": self.queue_name,
-                ROUTING_KEY_HEADER: headers.get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key", ""),
-                # the sender travels with the message under the kit's own (broker-validated) user_id
-                SENDER_HEADER: delivery_of(message, self.own_user).user_id or "",
+                ROUTING_KEY_HEADER: first.routing_key,
+                SENDER_HEADER: first.user_id or "",
             }
         )
         target = self.dlq_name if final else self.retry_queue(attempt)

@@ -173,6 +173,19 @@ def test_a_command_reaches_its_handler_once_with_the_senders_broker_user(desk, w
 def test_a_command_keeps_its_sender_through_retries_and_the_dlq(desk, water, amqp_uri, consumer_db):
     client.publish_command(water, report_in("flaky-1"), user_id="water.system")  # fails once, then applies
     wait_for(lambda: effects(consumer_db) == ["water.system|department.report_in.liujia|flaky-1"], what="retried")
+    # Headers a department set itself are not carried into the retry as if the kit had written them.
+    water.basic_publish_confirm(
+        amqp.Message(
+            json.dumps(report_in("flaky-forged")),
+            content_type="application/cloudevents+json",
+            user_id="water.system",
+            application_headers={SENDER_HEADER: "cityman.system", ROUTING_KEY_HEADER: "department.return.taihe"},
+        ),
+        exchange="departments.commands",
+        routing_key="department.report_in.liujia",
+    )
+    expected = "water.system|department.report_in.liujia|flaky-forged"
+    wait_for(lambda: expected in effects(consumer_db), what="the forged command, retried")
 
     # Without a user_id the sender is unknown: parked in the DLQ, unapplied, and it stays so when replayed.
     anonymous = report_in("w-anon")
@@ -187,7 +200,7 @@ def test_a_command_keeps_its_sender_through_retries_and_the_dlq(desk, water, amq
     assert letter.routing_key == "department.report_in.liujia"
     assert replay_dead_letters(amqp_uri, desk.queue_name) == 1  # replayed by ops (the kit's own broker user)
     wait_for(lambda: queue_depth(amqp_uri, desk.dlq_name) == 1 and queue_depth(amqp_uri, desk.queue_name) == 0)
-    assert len(effects(consumer_db)) == 1
+    assert len(effects(consumer_db)) == 2
 
 
 def test_the_broker_refuses_a_user_id_that_is_not_the_connections_user(desk, water):
@@ -203,6 +216,11 @@ def test_a_departments_system_reads_only_its_queue_and_writes_only_commands(desk
     with pytest.raises(amqp.exceptions.AccessRefused):
         water.connection.channel().basic_publish_confirm(
             amqp.Message(b"{}", user_id="water.system"), exchange="departments", routing_key="cityman.x.y"
+        )
+    # nor straight into a queue (what retries and replays do, so their headers can be believed)
+    with pytest.raises(amqp.exceptions.AccessRefused):
+        water.connection.channel().basic_publish_confirm(
+            amqp.Message(b"{}", user_id="water.system"), exchange="", routing_key=desk.queue_name
         )
 
 

@@ -5,7 +5,18 @@ broker user each system connects as.
 Events are published without `mandatory`: a copy for a department whose queue does not exist yet is simply
 not routed (the outbox keeps it, and `EventSource.replay_events` can send it into `department.<code>` later).
 A service that summons departments declares their queues at start, and again whenever it learns of a new
-department, before it publishes anything for it.
+department, before it publishes anything for it. In a nameko service:
+
+    class WhistleService(EventSource, ...):
+        department_queues = DepartmentQueues()          # kit.dependencies: self.department_queues(["water"])
+
+        @handle_event("departments", "department.*", exchange=DEPARTMENT_COMMANDS_EXCHANGE, replay=False,
+                      delivery=True, require_user_id=True)
+        def on_department_command(self, event, delivery):  # delivery.user_id: validated by the broker
+            code = department_of_user(delivery.user_id)    # None: no department's system sent it
+            ...  # apply once (the inbox keys on event["id"]), record department_command.accepted/rejected
+
+Ops: `python -m kit.departments declare|replay|permissions` (docs/operations.md).
 """
 
 from __future__ import annotations

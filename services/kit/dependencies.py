@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from kit.clock import Clock, SystemClock, parse_iso
 from kit.context import CallerContext
 from kit.db import Database
-from kit.departments import department_of_queue
+from kit.departments import declare_department_queues, department_of_queue
 from kit.entrypoints import DUPLICATE, EventHandler, rpc, settings_of
 from kit.errors import AlreadyHandled, ServiceError, as_service_error
 from kit.events import DEPARTMENTS_EXCHANGE, exchange_for
@@ -180,6 +180,19 @@ class EventSource:
             routing_keys=routing_keys,
             exchange=exchange,
         )
+
+
+class DepartmentQueues(DependencyProvider):
+    """Hands each worker `declare(codes) -> queue names`: the departments' durable queues, with this
+    deployment's broker and queue type. A service that summons departments declares a department's queue
+    when it learns of the department (its projection of `org.created`) and for all it knows at start."""
+
+    def setup(self) -> None:
+        self.settings = settings_of(self.container)
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[list[str]], list[str]]:
+        settings = self.settings
+        return lambda codes: declare_department_queues(settings.amqp_uri, codes, queue_type=settings.queue_type)
 
 
 class Observability(DependencyProvider):

@@ -9,7 +9,7 @@ from sqlalchemy import String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.context import CallerContext
-from kit.dependencies import EventSource, Observability, Storage
+from kit.dependencies import DepartmentQueues, EventSource, Observability, Storage
 from kit.entrypoints import Delivery, handle_event, rpc
 from kit.events import Event
 from kit.orm import KitBase
@@ -114,6 +114,11 @@ class DeskService:
     name = "desk"
     storage = Storage()
     observability = Observability()
+    department_queues = DepartmentQueues()
+
+    @rpc
+    def learn_department(self, ctx: CallerContext, code: str) -> list[str]:
+        return self.department_queues([code])
 
     @handle_event(
         "departments",

@@ -100,6 +100,12 @@ def test_a_department_queue_keeps_its_copies_while_its_system_is_offline_and_a_r
     assert raised.value.code == "SYSTEM_ONLY"
 
 
+def test_a_service_declares_a_departments_queue_when_it_learns_of_it(desk, rpc, amqp_uri):
+    assert queue_depth(amqp_uri, "department.housing") is None
+    assert rpc.desk.learn_department(staff_context(), "housing") == ["department.housing"]
+    assert queue_depth(amqp_uri, "department.housing") == 0
+
+
 def test_department_queues_follow_the_kits_queue_type(amqp_uri):
     declare_department_queues(amqp_uri, ["water"], queue_type="quorum")
     declare_department_queue(amqp_uri, "water", queue_type="quorum")  # idempotent

@@ -18,6 +18,10 @@ import amqp
 from kombu.serialization import register
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+# A message sent through the default exchange (a replay, a retry, the DLQ) keeps the key it was first routed
+# with in this header, and the broker-validated sender (`user_id`) it first came with in the other one.
+ROUTING_KEY_HEADER = "x-guandu-routing-key"
+SENDER_HEADER = "x-guandu-user-id"
 
 
 def register_cloudevents_serializer() -> None:
@@ -52,6 +56,11 @@ def connection_params(uri: str) -> dict[str, Any]:
     }
 
 
+def broker_user(uri: str) -> str:
+    """The user a connection to `uri` authenticates as (what the broker checks a `user_id` against)."""
+    return str(connection_params(uri)["userid"])
+
+
 def open_connection(uri: str) -> amqp.Connection:
     conn = amqp.Connection(**connection_params(uri))
     conn.connect()
@@ -67,6 +76,8 @@ class Outgoing:
     type: str
     content_type: str = CLOUDEVENTS_CONTENT_TYPE
     headers: dict[str, Any] | None = None
+    # RabbitMQ refuses a user_id other than the connection's own user: only that user can be stamped here.
+    user_id: str | None = None
 
 
 class PublishFailed(Exception):
@@ -134,6 +145,7 @@ class ConfirmingPublisher:
                         message_id=message.message_id,
                         type=message.type,
                         **({"application_headers": message.headers} if message.headers else {}),
+                        **({"user_id": message.user_id} if message.user_id else {}),
                     ),
                     exchange=message.exchange,
                     routing_key=message.routing_key,

@@ -20,8 +20,10 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from kit.clock import Clock, SystemClock, clock_from_env, parse_iso
 from kit.context import CallerContext
 from kit.db import Database
+from kit.departments import declare_department_queues, department_of_queue
 from kit.entrypoints import DUPLICATE, EventHandler, rpc, settings_of
 from kit.errors import AlreadyHandled, ServiceError, as_service_error
+from kit.events import DEPARTMENTS_EXCHANGE, exchange_for
 from kit.logs import get_logger
 from kit.metrics import EVENT_DURATION, EVENTS_HANDLED, RELAY_PUBLISHED, RPC_DURATION, RPC_REQUESTS
 from kit.ops import OpsServer
@@ -148,7 +150,9 @@ REPLAY_QUEUE_RE = re.compile(r"^[a-z_]+\.on_[a-z0-9_]+\.[a-z0-9+_-]+$")
 
 class EventSource:
     """Mixed into every service that publishes: other services' handler queues ask it, on their first start
-    (or ops ask it, after a rebuild), to replay its kept events from a time straight into one queue."""
+    (or ops ask it, after a rebuild), to replay its kept events from a time straight into one queue. A city
+    department's queue (`department.<code>`, keys `<code>.#` or narrower) is refilled the same way, with
+    the copies that went to the `departments` exchange for that department and no other."""
 
     if TYPE_CHECKING:
         storage: Work
@@ -157,15 +161,41 @@ class EventSource:
     def replay_events(self, ctx: CallerContext, queue: str, since: str, routing_keys: list[str]) -> int:
         if ctx.role != "system":
             raise ServiceError("forbidden", "SYSTEM_ONLY", "only the suite itself may ask for a replay")
-        if not REPLAY_QUEUE_RE.match(queue) or not routing_keys:
-            raise ServiceError("invalid", "REPLAY_INVALID", "a handler queue name and its routing keys are needed")
+        department = department_of_queue(queue)
+        if department is not None:
+            exchange = DEPARTMENTS_EXCHANGE
+            # a department's queue gets its own copies only, whatever keys the caller names
+            valid = all(key.startswith(f"{department}.") for key in routing_keys)
+        else:
+            exchange = exchange_for(self.storage.service)
+            valid = bool(REPLAY_QUEUE_RE.match(queue))
+        if not valid or not routing_keys:
+            raise ServiceError(
+                "invalid",
+                "REPLAY_INVALID",
+                "a handler queue and its routing keys, or department.<code> and keys under <code>., are needed",
+            )
         return replay(
             self.storage.db,
             self.storage.settings.amqp_uri,
             queue=queue,
             since=parse_iso(since),
             routing_keys=routing_keys,
+            exchange=exchange,
         )
+
+
+class DepartmentQueues(DependencyProvider):
+    """Hands each worker `declare(codes) -> queue names`: the departments' durable queues, with this
+    deployment's broker and queue type. A service that summons departments declares a department's queue
+    when it learns of the department (its projection of `org.created`) and for all it knows at start."""
+
+    def setup(self) -> None:
+        self.settings = settings_of(self.container)
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[list[str]], list[str]]:
+        settings = self.settings
+        return lambda codes: declare_department_queues(settings.amqp_uri, codes, queue_type=settings.queue_type)
 
 
 class Observability(DependencyProvider):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kit.amqp import ConfirmingPublisher, Outgoing, open_connection
+from kit.amqp import ConfirmingPublisher, Outgoing, broker_user, open_connection
 from kit.config import DEFAULT_AMQP_URI
 from kit.entrypoints import ATTEMPT_HEADER
 
@@ -51,7 +51,10 @@ def replay_dead_letters(uri: str, queue: str, limit: int = 1000) -> int:
     moved = 0
     try:
         channel = conn.channel()
-        for _ in range(limit):
+        # Only what is parked now: a message that fails at once (no sender, a bad envelope) is parked again
+        # while the replay runs, and would otherwise be moved round and round until `limit`.
+        _, parked, _ = channel.queue_declare(f"{queue}.dlq", passive=True)
+        for _ in range(min(limit, parked)):
             message = channel.basic_get(f"{queue}.dlq", no_ack=False)
             if message is None:
                 break
@@ -67,6 +70,8 @@ def replay_dead_letters(uri: str, queue: str, limit: int = 1000) -> int:
                         type=message.properties.get("type", ""),
                         content_type=message.properties.get("content_type", "application/octet-stream"),
                         headers=headers,
+                        # keeps the sender header believable (kit.entrypoints.Delivery)
+                        user_id=broker_user(uri),
                     )
                 ]
             )

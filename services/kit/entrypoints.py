@@ -1,5 +1,6 @@
 """The kit's nameko entrypoints: `rpc` (caller context validated, errors typed) and `handle_event` (per-street
-durable queues, inbox, retries with backoff, dead-letter queue).
+durable queues, inbox, retries with backoff, dead-letter queue; optionally another exchange than the source's,
+no replay, and the broker-validated sender).
 
 nameko's own `@event_handler` acks and drops a message whose handler raises (or requeues it forever); this
 entrypoint owns failure instead: a failing handler's message is re-published to a delay queue and retried
@@ -13,6 +14,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -21,12 +23,19 @@ import eventlet
 import kombu.exceptions
 from kombu.entity import Exchange, Queue, binding
 from marshmallow import ValidationError
-from nameko.exceptions import MalformedRequest, get_module_path, registry
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest, get_module_path, registry
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
 
-from kit.amqp import ConfirmingPublisher, Outgoing, open_connection
+from kit.amqp import (
+    ROUTING_KEY_HEADER,
+    SENDER_HEADER,
+    ConfirmingPublisher,
+    Outgoing,
+    broker_user,
+    open_connection,
+)
 from kit.config import Settings
 from kit.context import CallerContext
 from kit.errors import AlreadyHandled, ServiceError, as_service_error
@@ -129,12 +138,65 @@ class HandlerQueueConsumer(QueueConsumer):
         return consumers
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How a message reached a handler, for the handlers that ask (`handle_event(..., delivery=True)`).
+
+    `user_id` is the sender as RabbitMQ validated it: the broker refuses a `user_id` property other than the
+    publishing connection's own user, so it names who published (None when the property was not set). A
+    message the kit re-published for a retry (or ops replayed from the DLQ) keeps its first sender: the kit
+    stamps its own user as `user_id` and the sender in a header, and that header is believed only under
+    the kit's own user, which nobody else can stamp. `routing_key` is the key it was first published with."""
+
+    user_id: str | None
+    message_id: str | None
+    routing_key: str
+    exchange: str
+    redelivered: bool
+
+
+def delivery_of(message: Any, own_user: str) -> Delivery:
+    properties = message.properties or {}
+    headers = message.headers or {}
+    info = message.delivery_info or {}
+    user_id = properties.get("user_id") or None
+    if user_id == own_user and SENDER_HEADER in headers:
+        user_id = str(headers[SENDER_HEADER]) or None
+    # Only the suite may publish to the default exchange, where retries and replays come from.
+    routing_key = str(info.get("routing_key", ""))
+    if info.get("exchange", "") == "" and headers.get(ROUTING_KEY_HEADER):
+        routing_key = str(headers[ROUTING_KEY_HEADER])
+    return Delivery(
+        user_id=user_id,
+        message_id=properties.get("message_id") or None,
+        routing_key=routing_key,
+        exchange=str(info.get("exchange", "")),
+        redelivered=bool(info.get("redelivered", False)),
+    )
+
+
 class EventHandler(Consumer):
     queue_consumer = HandlerQueueConsumer()
 
-    def __init__(self, source: str, event_type: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source: str,
+        event_type: str,
+        *,
+        exchange: str | None = None,
+        replay: bool = True,
+        delivery: bool = False,
+        require_user_id: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if require_user_id and not delivery:
+            raise ValueError("require_user_id=True needs delivery=True: the handler is given the sender")
         self.source = source
         self.event_type = event_type
+        self.exchange_name = exchange or exchange_for(source)
+        self.replay = replay
+        self.wants_delivery = delivery
+        self.require_user_id = require_user_id
         self._publisher: ConfirmingPublisher | None = None
         self._publish_lock = threading.Lock()
         super().__init__(queue=None, **kwargs)
@@ -150,7 +212,7 @@ class EventHandler(Consumer):
         streets = self.settings.streets
         self.queue_name = f"{self.container.service_name}.{self.method_name}.{streets.label}"
         self.binding_keys = [f"{self.event_type}.{street}" for street in streets.streets]
-        exchange = Exchange(exchange_for(self.source), type="topic", durable=True)
+        exchange = Exchange(self.exchange_name, type="topic", durable=True)
         self.queue = Queue(
             self.queue_name,
             bindings=[binding(exchange, routing_key=key) for key in self.binding_keys],
@@ -159,6 +221,7 @@ class EventHandler(Consumer):
         )
         self._declare(exchange)
         self._publisher = ConfirmingPublisher(self.settings.amqp_uri)
+        self.own_user = broker_user(self.settings.amqp_uri)
         super().setup()
 
     def _queue_args(self, **extra: Any) -> dict[str, Any]:
@@ -182,7 +245,7 @@ class EventHandler(Consumer):
         conn = open_connection(self.settings.amqp_uri)
         try:
             self.first_start = not _queue_exists(conn, self.queue_name)
-            replay = self.settings.extra.get("REPLAY_ON_FIRST_START", "true") == "true"
+            replay = self.replay and self.settings.extra.get("REPLAY_ON_FIRST_START", "true") == "true"
             self.replay_owed = replay and (self.first_start or _queue_exists(conn, self.replay_marker))
             channel = conn.channel()
             if self.replay_owed:  # before the queue itself, so that a crash in between still owes the replay
@@ -258,7 +321,26 @@ class EventHandler(Consumer):
         except InvalidEnvelope as exc:
             self._settle_failure(message, f"invalid envelope: {exc}", final=True)
             return
-        super().handle_message(event, message)
+        kwargs: dict[str, Any] = {}
+        if self.wants_delivery:
+            delivery = delivery_of(message, self.own_user)
+            if self.require_user_id and delivery.user_id is None:
+                # Nobody to answer and nobody to blame: parked for ops, counted, never applied.
+                self._settle_failure(message, "no broker-validated user_id: the sender is unknown", final=True)
+                return
+            kwargs["delivery"] = delivery
+        # nameko's Consumer.handle_message, with keyword arguments
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(
+                self,
+                (event,),
+                kwargs,
+                context_data=self.unpack_message_headers(message),
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
 
     def on_undecodable(self, queue_consumer: Any, message: Any, exc: Exception) -> None:
         self._settle_failure(message, f"undecodable message: {exc}", final=True)
@@ -280,13 +362,16 @@ class EventHandler(Consumer):
         """Re-publish to a delay queue (or, finally, to the DLQ), then ack; if that fails, requeue."""
         headers = dict(message.headers or {})
         attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        # What it came with, as far as it can be believed (not a header a department's system set itself);
+        # the sender travels on under the kit's own (broker-validated) user_id.
+        first = delivery_of(message, self.own_user)
         headers.update(
             {
                 ATTEMPT_HEADER: attempt + 1,
                 "x-guandu-error": reason[:1000],
                 "x-guandu-queue": self.queue_name,
-                "x-guandu-routing-key": headers.get("x-guandu-routing-key")
-                or message.delivery_info.get("routing_key", ""),
+                ROUTING_KEY_HEADER: first.routing_key,
+                SENDER_HEADER: first.user_id or "",
             }
         )
         target = self.dlq_name if final else self.retry_queue(attempt)
@@ -299,6 +384,7 @@ class EventHandler(Consumer):
             type=properties.get("type") or "",
             content_type=message.content_type or "application/octet-stream",
             headers=headers,
+            user_id=self.own_user,
         )
         try:
             with self._publish_lock:
@@ -319,8 +405,23 @@ class EventHandler(Consumer):
 DUPLICATE = "guandu:duplicate"  # what a handler "returns" for an event its inbox already holds
 
 
-def handle_event(source: str, event_type: str) -> Callable[[F], F]:
+def handle_event(
+    source: str,
+    event_type: str,
+    *,
+    exchange: str | None = None,
+    replay: bool = True,
+    delivery: bool = False,
+    require_user_id: bool = False,
+) -> Callable[[F], F]:
     """Mark a service method as the handler of `<source>`'s `<event_type>` events.
+
+    The queue is bound with `<event_type>.<street>` for each street the deployment serves (`event_type` may
+    be a topic pattern such as `department.*`). `exchange` is `<source>.events` unless named (department
+    commands come on `departments.commands`); `replay=False` never asks the source to replay on a first start
+    (a source that is no suite service has no `replay_events`). `delivery=True` gives the method a keyword
+    argument `delivery` (a `Delivery`: the broker-validated `user_id`, message id, routing key);
+    `require_user_id=True` parks a message without a `user_id` in the DLQ, unhandled.
 
     A redelivered event (its id already in the inbox) is a normal part of at-least-once delivery, not an
     error: the wrapper turns the inbox's AlreadyHandled into the DUPLICATE result, so nameko does not log it
@@ -329,13 +430,16 @@ def handle_event(source: str, event_type: str) -> Callable[[F], F]:
 
     def decorate(method: F) -> F:
         @functools.wraps(method)
-        def handler(self: Any, event: dict[str, Any]) -> Any:
+        def handler(self: Any, event: dict[str, Any], **kwargs: Any) -> Any:
             try:
-                return method(self, event)
+                return method(self, event, **kwargs)
             except AlreadyHandled:
                 return DUPLICATE
 
-        return cast(F, EventHandler.decorator(source, event_type)(handler))
+        entrypoint = EventHandler.decorator(
+            source, event_type, exchange=exchange, replay=replay, delivery=delivery, require_user_id=require_user_id
+        )
+        return cast(F, entrypoint(handler))
 
     return decorate
 

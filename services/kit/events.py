@@ -20,6 +20,8 @@ from kit.clock import isoformat_z
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 DEPARTMENTS_EXCHANGE = "departments"
+# Where city departments' systems publish their commands (`<command type>.<street>`), to the service that acts.
+DEPARTMENT_COMMANDS_EXCHANGE = "departments.commands"
 
 
 def exchange_for(service: str) -> str:
@@ -75,6 +77,22 @@ def routes(event: Event, env: dict[str, Any], source_service: str) -> list[tuple
     ]
     copies += [(DEPARTMENTS_EXCHANGE, f"{code}.{event.type}", env) for code in event.department_codes]
     return copies
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching, as the broker does it: `*` is one word, `#` zero or more (words split on `.`)."""
+    return _match(pattern.split("."), routing_key.split("."))
+
+
+def _match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head in ("*", words[0])) and _match(rest, words[1:])
 
 
 @cache

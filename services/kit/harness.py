@@ -154,6 +154,25 @@ def private_vhost() -> Iterator[str]:
         delete_vhost(base, vhost)
 
 
+@contextlib.contextmanager
+def broker_user(uri: str, username: str, permissions: Mapping[str, str]) -> Iterator[str]:
+    """A broker user with `permissions` (configure/write/read regexes) on `uri`'s virtual host, made through
+    the management API and deleted afterwards; its AMQP URI (a department system's view of the broker)."""
+    parsed = urllib.parse.urlparse(uri)
+    vhost = urllib.parse.unquote(parsed.path[1:]) or "/"
+    password = uuid.uuid4().hex
+    user = urllib.parse.quote(username, safe="")
+    if not _management("PUT", f"users/{user}", uri, {"password": password, "tags": ""}):
+        raise RuntimeError(f"cannot create the broker user {username}: is the management API on?")
+    try:
+        if not _management("PUT", f"permissions/{urllib.parse.quote(vhost, safe='')}/{user}", uri, dict(permissions)):
+            raise RuntimeError(f"cannot give {username} its permissions on {vhost}")
+        host = f"{parsed.hostname}:{parsed.port or 5672}"
+        yield urllib.parse.urlunparse(parsed._replace(netloc=f"{user}:{password}@{host}"))
+    finally:
+        _management("DELETE", f"users/{user}", uri)
+
+
 def queue_depth(uri: str, queue: str) -> int | None:
     """Messages ready in a queue (None when it does not exist), read without consuming."""
     conn = open_connection(uri)

@@ -17,25 +17,34 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.amqp import ConfirmingPublisher, Outgoing
+from kit.amqp import ROUTING_KEY_HEADER, ConfirmingPublisher, Outgoing
 from kit.clock import Clock, SystemClock, as_utc
 from kit.db import Database
+from kit.events import topic_matches
 from kit.orm import OutboxRow
 
 log = logging.getLogger("kit.relay")
 
 
-def _outgoing(row: OutboxRow, *, exchange: str | None = None, routing_key: str | None = None) -> Outgoing:
+def _outgoing(
+    row: OutboxRow,
+    *,
+    exchange: str | None = None,
+    routing_key: str | None = None,
+    headers: dict[str, Any] | None = None,
+) -> Outgoing:
     return Outgoing(
         exchange=row.exchange if exchange is None else exchange,
         routing_key=row.routing_key if routing_key is None else routing_key,
         body=row.body.encode(),
         message_id=row.event_id,
         type=row.event_type,
+        headers=headers,
     )
 
 
@@ -135,32 +144,65 @@ def replay(
     queue: str,
     since: datetime,
     routing_keys: Sequence[str],
+    exchange: str | None = None,
     batch_size: int = 500,
 ) -> int:
     """Publish the kept events that happened at or after `since` and match `routing_keys` straight to one
-    subscriber's queue (default exchange), so nobody else receives them twice. The number sent."""
+    subscriber's queue (default exchange), so nobody else receives them twice. The number sent.
+
+    `routing_keys` are the queue's binding keys, matched as the broker would (`*`, `#`); `exchange` keeps
+    the copies meant for another exchange out (a department queue's `water.#` must not match a street
+    copy whose event type happens to start with `water.`). Each message carries its original routing key in
+    the `x-guandu-routing-key` header, since the default exchange replaces it with the queue's name."""
     publisher = ConfirmingPublisher(amqp_uri)
     sent, after = 0, 0
+    patterns = [k for k in routing_keys if _is_pattern(k)]
+    exact = [k for k in routing_keys if not _is_pattern(k)]
+    # The SQL narrows by each pattern's literal prefix; the topic match below decides.
+    wanted = [OutboxRow.routing_key.in_(exact)] if exact else []
+    wanted += [OutboxRow.routing_key.like(_like_prefix(p), escape="\\") for p in patterns]
+    if not wanted:
+        return 0
     try:
         while True:
+            query = select(OutboxRow).where(OutboxRow.seq > after, OutboxRow.occurred_at >= since, or_(*wanted))
+            if exchange is not None:
+                query = query.where(OutboxRow.exchange == exchange)
             with db.session(write=False) as session:
-                rows = session.scalars(
-                    select(OutboxRow)
-                    .where(
-                        OutboxRow.seq > after,
-                        OutboxRow.occurred_at >= since,
-                        OutboxRow.routing_key.in_(list(routing_keys)),
-                    )
-                    .order_by(OutboxRow.seq)
-                    .limit(batch_size)
-                ).all()
+                rows = session.scalars(query.order_by(OutboxRow.seq).limit(batch_size)).all()
             if not rows:
                 return sent
-            publisher.publish_batch([_outgoing(r, exchange="", routing_key=queue) for r in rows])
-            sent += len(rows)
+            matching = [r for r in rows if r.routing_key in exact or _matches_any(patterns, r.routing_key)]
+            publisher.publish_batch(
+                [
+                    _outgoing(r, exchange="", routing_key=queue, headers={ROUTING_KEY_HEADER: r.routing_key})
+                    for r in matching
+                ]
+            )
+            sent += len(matching)
             after = rows[-1].seq
     finally:
         publisher.close()
+
+
+def _matches_any(patterns: Sequence[str], routing_key: str) -> bool:
+    return any(topic_matches(p, routing_key) for p in patterns)
+
+
+def _is_pattern(key: str) -> bool:
+    return any(word in ("*", "#") for word in key.split("."))
+
+
+def _like_prefix(pattern: str) -> str:
+    """`water.#` -> `water%`: the words before the first wildcard, LIKE-escaped (`_` is a LIKE wildcard). No
+    trailing dot, since `water.#` also matches `water` itself; the topic match filters what is too much."""
+    literal: list[str] = []
+    for word in pattern.split("."):
+        if word in ("*", "#"):
+            break
+        literal.append(word)
+    prefix = ".".join(literal)
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def backlog(db: Database, clock: Clock) -> tuple[int, float]:

@@ -9,8 +9,8 @@ from sqlalchemy import String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.context import CallerContext
-from kit.dependencies import EventSource, Observability, Storage
-from kit.entrypoints import handle_event, rpc
+from kit.dependencies import DepartmentQueues, EventSource, Observability, Storage
+from kit.entrypoints import Delivery, handle_event, rpc
 from kit.events import Event
 from kit.orm import KitBase
 
@@ -34,7 +34,7 @@ def create_schema(url: str) -> None:
     engine.dispose()
 
 
-def thing(subject: str, street: str = "liujia", kind: str = "thing.made") -> Event:
+def thing(subject: str, street: str = "liujia", kind: str = "thing.made", departments: tuple[str, ...] = ()) -> Event:
     return Event(
         type=kind,
         subject=subject,
@@ -42,6 +42,7 @@ def thing(subject: str, street: str = "liujia", kind: str = "thing.made") -> Eve
         street_codes=(street,),
         org_path=f"/gd/{street}/",
         time=datetime.now(UTC),
+        department_codes=departments,
     )
 
 
@@ -57,6 +58,15 @@ class ProducerService(EventSource):
             return {"subject": subject, "street": street}
 
         return self.storage.command(ctx, idempotency_key, "make", {"subject": subject, "street": street}, execute)
+
+    @rpc
+    def summon(self, ctx: CallerContext, subject: str, departments: list[str], idempotency_key: str) -> None:
+        """A fact for city departments too (as whistle.blown is): copies go to `departments`."""
+
+        def execute(uow: Any) -> None:
+            uow.add_event(thing(subject, "liujia", "thing.summoned", tuple(departments)))
+
+        self.storage.command(ctx, idempotency_key, "summon", {"subject": subject, "to": departments}, execute)
 
     @rpc
     def explode(self, ctx: CallerContext) -> None:
@@ -93,3 +103,38 @@ def count_effects(url: str) -> int:
         n = conn.execute(select(func.count()).select_from(Effect)).scalar_one()
     engine.dispose()
     return int(n)
+
+
+FAILS_ONCE: set[str] = set()  # subjects the desk's handler has already failed once on
+
+
+class DeskService:
+    """Acts on city departments' commands: another exchange, no replay, and the broker-validated sender."""
+
+    name = "desk"
+    storage = Storage()
+    observability = Observability()
+    department_queues = DepartmentQueues()
+
+    @rpc
+    def learn_department(self, ctx: CallerContext, code: str) -> list[str]:
+        return self.department_queues([code])
+
+    @handle_event(
+        "departments",
+        "department.*",
+        exchange="departments.commands",
+        replay=False,
+        delivery=True,
+        require_user_id=True,
+    )
+    def on_department_command(self, event: dict[str, Any], delivery: Delivery) -> None:
+        subject = event["subject"]
+        if subject.startswith("flaky") and subject not in FAILS_ONCE:
+            FAILS_ONCE.add(subject)
+            raise RuntimeError("fails on the first attempt")
+        with self.storage.unit(CallerContext.system(event["correlationid"])) as uow:
+            uow.session.add(
+                Effect(event_id=event["id"], subject=f"{delivery.user_id}|{delivery.routing_key}|{subject}")
+            )
+            uow.commit()

@@ -8,10 +8,12 @@ and the previous entry's hash: changing, removing or reordering an entry breaks 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import groupby
 from typing import Any
 
@@ -22,6 +24,8 @@ from sqlalchemy.types import BigInteger
 
 from kit.canonical import fingerprint
 from kit.clock import isoformat_z
+from kit.config import Settings
+from kit.db import Database
 from kit.orm import AuditEntry, audit_guard_ddl, audit_guard_drop_ddl
 
 Subject = tuple[str, str]  # (subject_type, subject_id)
@@ -190,8 +194,14 @@ def _subject_rows(session: Session, subject_type: str, subject_id: str) -> Itera
 def verify_subject_chain(session: Session, subject_type: str, subject_id: str) -> int | None:
     """The first broken `seq` of one subject's chain (a changed entry, a wrong link, a missing entry), or None
     when it is sound (a subject without entries is sound)."""
+    broken = subject_chain_break(session, subject_type, subject_id)
+    return None if broken is None else broken.seq
+
+
+def subject_chain_break(session: Session, subject_type: str, subject_id: str) -> ChainBreak | None:
+    """`verify_subject_chain` with the reason: where one subject's chain breaks, or None."""
     broken = first_break(_subject_rows(session, subject_type, subject_id))
-    return None if broken is None else broken[0]
+    return None if broken is None else ChainBreak(subject_type, subject_id, *broken)
 
 
 def verify_audit_chain(session: Session) -> ChainBreak | None:
@@ -240,3 +250,28 @@ def drop_audit_guard(conn: Connection) -> None:
     """Remove the guard (a migration's downgrade, or a test that tampers with the trail on purpose)."""
     for statement in audit_guard_drop_ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
+
+
+# -- the operator's check -----------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m kit.audit <service> [<subject_type> <subject_id>]`: 0 when the trail (or one subject's
+    chain) is sound, 1 and the first break (one JSON line) when it is not."""
+    parser = argparse.ArgumentParser(description="Verify a service's audit trail (every subject's chain, or one)")
+    parser.add_argument("service")
+    parser.add_argument("subject", nargs="*", metavar="subject_type subject_id")
+    args = parser.parse_args(argv)
+    if len(args.subject) not in (0, 2):
+        parser.error("give both a subject_type and a subject_id, or neither")
+    db = Database(Settings.from_env(args.service).database_url)
+    try:
+        with db.session(write=False) as session:
+            found = subject_chain_break(session, *args.subject) if args.subject else verify_audit_chain(session)
+    finally:
+        db.dispose()
+    broken = None if found is None else asdict(found)
+    print(json.dumps({"sound": broken is None, "first_break": broken}, ensure_ascii=False))
+    return 0 if broken is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,13 +1,15 @@
 """The audit trail is one hash chain per subject (each entry carries its subject's `seq` and the hash of the
 subject's entry before): it holds across units of work, also when one unit writes thousands of entries in bulk,
 the database refuses to change or delete an entry, and an entry changed or removed behind the triggers' back
-is named by its seq. On PostgreSQL writers lock per subject (tests/integration/kit/audit_writers.py)."""
+is named by its seq. On PostgreSQL writers lock per subject (eventlet's patch makes psycopg2 green here, so
+green threads may wait on each other's locks)."""
 
 import json
-import subprocess
-import sys
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import pairwise
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select, text
@@ -17,20 +19,24 @@ from kit.audit import (
     GENESIS_HASH,
     SUBJECT_LOCKS_MAX,
     ChainBreak,
+    append_rows,
     audit_history,
     verify_audit_chain,
     verify_subject_chain,
 )
+from kit.audit import main as audit_cli
+from kit.bulk import insert_many
 from kit.clock import SystemClock
 from kit.context import CallerContext
 from kit.db import Database
 from kit.orm import AuditEntry
-from kit.testing import tamper_with_audit_entry
+from kit.testing import tamper_with_audit_entry, wait_for
 from kit.uow import UnitOfWork
 from kit.uow import verify_audit_chain as verify_from_uow
 from tests.integration.kit.support import create_schema
 
 ADMIN = CallerContext(role="district_admin", scope_path="/gd/", correlation_id="c-1", account_id="a-1")
+T = TypeVar("T")
 BULK = 7000  # subjects in one unit: more than a bulk statement's chunk, and than PostgreSQL's 6,400 lock slots
 
 
@@ -125,33 +131,105 @@ def test_a_changed_or_missing_entry_is_named_by_its_seq(db):
         conn.execute(text("UPDATE kit_audit SET data = '{}'"))  # and the guard is back
 
 
+def test_the_operators_check_says_where_the_trail_breaks(db, monkeypatch, capsys):
+    audit(db, ("thing", "a", {"n": 0}), ("thing", "a", {"n": 1}), ("thing", "b", {"n": 0}))
+    monkeypatch.setenv("T_DATABASE_URL", db.url)
+    assert audit_cli(["t"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"sound": True, "first_break": None}
+    tamper_with_audit_entry(db.url, "thing", "a", 2, prev_hash=GENESIS_HASH)
+    assert audit_cli(["t", "thing", "b"]) == 0
+    capsys.readouterr()
+    assert audit_cli(["t", "thing", "a"]) == 1
+    broken = {"subject_type": "thing", "subject_id": "a", "seq": 2, "reason": "prev_hash"}
+    assert json.loads(capsys.readouterr().out) == {"sound": False, "first_break": broken}
+
+
+def race(db: Database, units: int) -> list[str]:
+    """Two writers, each `units` units auditing a shared subject (and one of its own), started together."""
+    start = threading.Barrier(2)
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        start.wait()
+        for i in range(units):
+            try:
+                audit(db, ("thing", "shared", {"writer": n, "i": i}), ("thing", f"own-{n}", {"i": i}))
+            except Exception as exc:
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+def holding(db: Database, subjects: list[tuple[str, str]], then: Callable[[], T]) -> T:
+    """Audit `subjects` in a transaction kept open (its locks held) while `then()` runs; commit after."""
+    entries = [
+        {
+            "occurred_at": SystemClock().now(),
+            "actor_account_id": None,
+            "actor_role": "system",
+            "action": "thing.hold",
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "data": "{}",
+            "correlation_id": "hold",
+        }
+        for subject_type, subject_id in subjects
+    ]
+    with db.session(write=True) as session:
+        insert_many(session, AuditEntry, append_rows(session, entries, lock=True))
+        try:
+            return then()
+        finally:
+            session.commit()
+
+
+def waits(db: Database, *subjects: tuple[str, str]) -> tuple[bool, threading.Thread]:
+    """Whether a writer of `subjects` waits for a lock (seen in pg_locks) rather than finishing; the writer,
+    still running if it waits, finishes once the holder commits."""
+    done = threading.Event()
+
+    def write() -> None:
+        audit(db, *[(subject_type, subject_id, {}) for subject_type, subject_id in subjects])
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+
+    def settled() -> str | None:
+        if done.is_set():
+            return "finished"
+        with db.engine.connect() as conn:
+            return "waiting" if conn.scalar(waiting) else None
+
+    return wait_for(settled, timeout=20, what="the writer to finish or wait") == "waiting", writer
+
+
 @pytest.mark.postgres
 def test_writers_on_postgresql_lock_per_subject(postgres_url):
-    """Real threads in a child process (this one is eventlet's, where a blocked query would stop everything):
-    two writers racing on one subject make one sound chain, a writer to another subject does not wait for a
-    held one, a writer to the same subject waits, and a transaction over more than SUBJECT_LOCKS_MAX subjects
-    holds the whole trail."""
+    """Two writers racing on one subject make one sound chain (without the locks the unique seq refuses most
+    of them); a writer to another subject does not wait for a held one, a writer to the same subject waits,
+    and a transaction over more than SUBJECT_LOCKS_MAX subjects holds the whole trail."""
     create_schema(postgres_url)
-    run = subprocess.run(
-        [sys.executable, "-m", "tests.integration.kit.audit_writers", postgres_url],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    report = json.loads(run.stdout.splitlines()[-1])
-    assert report["race_errors"] == []
-    assert report["other_subject_waited"] is False
-    assert report["same_subject_waited"] is True
-    assert report["bulk_blocked_others"] is True
     db = Database(postgres_url)
     try:
+        assert race(db, 25) == []
+        other, w1 = holding(db, [("thing", "x")], lambda: waits(db, ("thing", "y")))
+        same, w2 = holding(db, [("thing", "x")], lambda: waits(db, ("thing", "x")))
+        bulk = [("bulk", f"s{i}") for i in range(SUBJECT_LOCKS_MAX + 1)]
+        blocked, w3 = holding(db, bulk, lambda: waits(db, ("thing", "z")))
+        for w in (w1, w2, w3):
+            w.join(20)
+        assert (other, same, blocked) == (False, True, True)
         with db.session(write=False) as s:
             assert verify_audit_chain(s) is None
-            shared = audit_history(s, "thing", "shared")
-            assert [h["seq"] for h in shared] == list(range(1, report["race_units"] + 1))
-            assert len(audit_history(s, "bulk", "s0")) == 1
+            assert [h["seq"] for h in audit_history(s, "thing", "shared")] == list(range(1, 51))
+            assert [h["action"] for h in audit_history(s, "thing", "x")] == ["thing.hold", "thing.hold", "thing.change"]
+            assert [h["seq"] for h in audit_history(s, "thing", "z")] == [1]
     finally:
         db.dispose()
-    assert report["bulk_subjects"] > SUBJECT_LOCKS_MAX

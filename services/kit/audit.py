@@ -134,7 +134,9 @@ def _lock_subjects(session: Session, subjects: Sequence[Subject]) -> None:
         return
     session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": TRAIL_LOCK_KEY})
     keys = sorted({lock_key(*subject) for subject in subjects})
-    # One statement; PostgreSQL evaluates a volatile select list after ORDER BY, so the locks follow it.
+    # One statement for all of them, taken in the sorted order of `keys` (unnest yields an array in order;
+    # ORDER BY n says so). Two writers taking locks in different orders could deadlock: PostgreSQL would
+    # then abort one of them.
     statement = text(
         "SELECT count(pg_advisory_xact_lock(k)) FROM "
         "(SELECT k FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS t(k, n) ORDER BY n) AS ordered"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, event, text
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -101,17 +101,22 @@ class IdempotencyRecord(KitBase):
 
 
 class AuditEntry(KitBase):
-    """Append-only, hash-chained trail of changes: each entry's hash covers the previous entry's hash."""
+    """One entry of the append-only trail. Each subject (`subject_type`, `subject_id`) has its own hash chain:
+    `seq` numbers its entries 1, 2, 3 ... and `hash` covers the entry and the previous entry's hash (kit.audit).
+    `id` is the order of writing across subjects. Triggers refuse UPDATE and DELETE (`audit_guard_ddl`)."""
 
     __tablename__ = "kit_audit"
+    # Also the index every chain read uses; a second writer racing on a chain fails here instead of forking it.
+    __table_args__ = (UniqueConstraint("subject_type", "subject_id", "seq", name="uq_kit_audit_subject_seq"),)
 
-    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor_account_id: Mapped[str | None] = mapped_column(String(36))
     actor_role: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(80))
     subject_type: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[str] = mapped_column(String(36), index=True)
+    subject_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
     data: Mapped[str] = mapped_column(Text)
     correlation_id: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -145,6 +150,54 @@ class DeliveryRow(DeliveryLogBase):
     status: Mapped[str] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+AUDIT_GUARD_MESSAGE = "kit_audit is append-only"
+
+
+def audit_guard_ddl(dialect: str) -> list[str]:
+    """The statements that make `kit_audit` refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
+
+    A service's migration runs them (`kit.audit.install_audit_guard`); `metadata.create_all` runs them too.
+    On SQLite a table rebuild (Alembic's batch mode) drops its triggers: a migration that rebuilds
+    `kit_audit` installs the guard again afterwards.
+    """
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER kit_audit_no_{op.lower()} BEFORE {op} ON kit_audit "
+            f"BEGIN SELECT RAISE(ABORT, '{AUDIT_GUARD_MESSAGE}: {op} refused'); END"
+            for op in ("UPDATE", "DELETE")
+        ]
+    if dialect == "postgresql":
+        return [
+            # No "%" (a driver given parameters would read it as a placeholder) and no ":name" (SQLAlchemy's).
+            "CREATE OR REPLACE FUNCTION kit_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION USING MESSAGE = '{AUDIT_GUARD_MESSAGE}: ' || TG_OP || ' refused'; END $$",
+            "CREATE TRIGGER kit_audit_append_only BEFORE UPDATE OR DELETE ON kit_audit "
+            "FOR EACH ROW EXECUTE FUNCTION kit_audit_append_only()",
+            "CREATE TRIGGER kit_audit_no_truncate BEFORE TRUNCATE ON kit_audit "
+            "FOR EACH STATEMENT EXECUTE FUNCTION kit_audit_append_only()",
+        ]
+    raise ValueError(f"no audit guard for dialect {dialect!r}")
+
+
+def audit_guard_drop_ddl(dialect: str) -> list[str]:
+    """The statements that remove the guard again (a migration's downgrade; the tamper tests)."""
+    if dialect == "sqlite":
+        return ["DROP TRIGGER IF EXISTS kit_audit_no_update", "DROP TRIGGER IF EXISTS kit_audit_no_delete"]
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS kit_audit_append_only ON kit_audit",
+            "DROP TRIGGER IF EXISTS kit_audit_no_truncate ON kit_audit",
+            "DROP FUNCTION IF EXISTS kit_audit_append_only()",
+        ]
+    raise ValueError(f"no audit guard for dialect {dialect!r}")
+
+
+@event.listens_for(AuditEntry.__table__, "after_create")
+def _guard_created_table(table: Any, connection: Connection, **_: Any) -> None:
+    for statement in audit_guard_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
 
 
 def under(column: Any, scope_path: str) -> Any:

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
+from sqlalchemy import delete as delete_rows
 
+from kit.audit import drop_audit_guard, install_audit_guard
 from kit.config import Settings
 from kit.harness import (
     Process,
@@ -33,6 +35,7 @@ from kit.harness import (
     wait_for,
     wait_ready,
 )
+from kit.orm import AuditEntry
 
 __all__ = [  # the fixtures are found by pytest; these helpers are re-exported for tests to import from here
     "SMTP_TEST_LOGIN",
@@ -46,6 +49,7 @@ __all__ = [  # the fixtures are found by pytest; these helpers are re-exported f
     "private_vhost",
     "queue_depth",
     "service_process",
+    "tamper_with_audit_entry",
     "unavailable",
     "wait_for",
     "wait_ready",
@@ -220,6 +224,27 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database, for what only PostgreSQL does (SKIP LOCKED, several replicas)."""
     with postgres_database() as url:
         yield url
+
+
+def tamper_with_audit_entry(
+    url: str, subject_type: str, subject_id: str, seq: int, *, delete: bool = False, **changes: Any
+) -> None:
+    """Do to the trail what the triggers exist to stop, as someone covering their tracks would: drop the
+    guard, change one entry's columns (by default its data) or delete it, and put the guard back. For the
+    tests that show verification naming the entry (`kit.audit.verify_subject_chain`)."""
+    entry = (AuditEntry.subject_type == subject_type) & (AuditEntry.subject_id == subject_id) & (AuditEntry.seq == seq)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            drop_audit_guard(conn)
+            if delete:
+                done = conn.execute(delete_rows(AuditEntry).where(entry))
+            else:
+                done = conn.execute(update(AuditEntry).where(entry).values(changes or {"data": '{"tampered":true}'}))
+            assert done.rowcount == 1, f"no audit entry {subject_type}/{subject_id} #{seq}"
+            install_audit_guard(conn)
+    finally:
+        engine.dispose()
 
 
 def make_settings(service: str, *, amqp_uri: str, database_url: str, **overrides: Any) -> Settings:

@@ -7,17 +7,17 @@ hands it out only cleans up (rolls back whatever was not committed).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kit.audit import GENESIS_HASH, append_rows, verify_audit_chain
 from kit.bulk import insert_many
+from kit.canonical import canonical_json, fingerprint
 from kit.clock import Clock
 from kit.context import CallerContext
 from kit.db import Database
@@ -25,16 +25,16 @@ from kit.errors import AlreadyHandled, ServiceError
 from kit.events import Event, envelope, routes
 from kit.orm import AuditEntry, IdempotencyRecord, InboxEntry, OutboxRow
 
-GENESIS_HASH = "0" * 64
+__all__ = [  # the trail's names stay importable from here, where they were first
+    "GENESIS_HASH",
+    "UnitOfWork",
+    "canonical_json",
+    "fingerprint",
+    "run_command",
+    "verify_audit_chain",
+]
+
 R = TypeVar("R")
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def fingerprint(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
 class UnitOfWork:
@@ -168,48 +168,22 @@ class UnitOfWork:
                 }
 
     def _audit_rows(self, session: Session, now: Any) -> Iterator[dict[str, Any]]:
-        """The entries, each chained to the one before by its hash (rows are inserted in this order)."""
-        if self.db.is_postgres:
-            # One writer at a time extends the chain (released at commit).
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('kit_audit'))"))
-        prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS_HASH
-        actor = {"actor_account_id": self.context.account_id, "actor_role": self.context.role}
-        for entry in self._audit:
-            payload = {"occurred_at": now.isoformat(), **actor, **entry, "correlation_id": self.context.correlation_id}
-            digest = hashlib.sha256((prev + canonical_json(payload)).encode()).hexdigest()
-            yield {
+        """The entries, each appended to its subject's chain (kit.audit; locked per subject on PostgreSQL,
+        while SQLite's writers are serialised anyway)."""
+        entries = [
+            {
                 "occurred_at": now,
-                **actor,
+                "actor_account_id": self.context.account_id,
+                "actor_role": self.context.role,
                 "action": entry["action"],
                 "subject_type": entry["subject_type"],
                 "subject_id": entry["subject_id"],
                 "data": canonical_json(entry["data"]),
                 "correlation_id": self.context.correlation_id,
-                "prev_hash": prev,
-                "hash": digest,
             }
-            prev = digest
-
-
-def verify_audit_chain(session: Session) -> int | None:
-    """The seq of the first entry whose hash does not follow from the chain, or None when intact."""
-    prev = GENESIS_HASH
-    for row in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
-        payload = {
-            "occurred_at": row.occurred_at.isoformat(),
-            "actor_account_id": row.actor_account_id,
-            "actor_role": row.actor_role,
-            "action": row.action,
-            "subject_type": row.subject_type,
-            "subject_id": row.subject_id,
-            "data": json.loads(row.data),
-            "correlation_id": row.correlation_id,
-        }
-        expected = hashlib.sha256((prev + canonical_json(payload)).encode()).hexdigest()
-        if row.prev_hash != prev or row.hash != expected:
-            return row.seq
-        prev = row.hash
-    return None
+            for entry in self._audit
+        ]
+        return append_rows(session, entries, lock=self.db.is_postgres)
 
 
 def run_command(

@@ -297,13 +297,12 @@ def list_whistles(uow: UnitOfWork, ctx: CallerContext, query: dict[str, Any]) ->
 # -- the deadline timer --------------------------------------------------------------------------------
 def scan_deadlines(uow: UnitOfWork, limit: int = SCAN_BATCH) -> int:
     """Announce what has come due on every whistle whose clock rows are due (reminders, overdue, escalations),
-    each milestone once; how many facts this run announced. Safe with several replicas: PostgreSQL skips clock
-    rows another scan holds, and the guarded UPDATE lets only one scan save a whistle's announcements."""
+    each milestone once; how many facts this run announced. Safe with several replicas: PostgreSQL skips
+    whistles another scan holds, and the guarded UPDATE lets only one writer save a whistle's announcements."""
     repo = WhistleRepository(uow.session)
     now, cal = uow.clock.now(), calendar()
     announced = 0
-    due = repo.due_whistles(now, limit, skip_locked=uow.db.is_postgres)
-    for w, version in repo.load_for_check(due):
+    for w, version in repo.claim_due(now, limit, skip_locked=uow.db.is_postgres):
         facts = w.check(now, cal)
         if repo.save(w, version, now=now, cal=cal):  # saved even without facts: the next check moves on
             _publish(uow, w, facts)

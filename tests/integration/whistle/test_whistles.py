@@ -212,3 +212,37 @@ def test_an_unanswered_emergency_is_reminded_then_escalated_once_each_across_a_r
 
 def rpc_containers(start_whistle):
     return start_whistle.containers  # type: ignore[attr-defined]
+
+
+def test_a_return_is_redispatched_and_an_unsatisfied_requester_reopens_it(events, rpc):
+    wid = rpc.create_whistle(RESIDENT, {"description": "楼下餐馆油烟熏人", "situation_code": "cooking_fumes"}, key())[
+        "id"
+    ]
+    blown = rpc.blow(SECRETARY, wid, {"lead": "market", "assisting": ["ecoenv"]}, key())
+    assert blown["lead"] == "market"
+    raises("VALIDATION_FAILED", rpc.send_back, desk("market"), wid, {"reason": ""}, key())
+    returned = rpc.send_back(desk("market"), wid, {"reason": "油烟属生态环境部门监管"}, key())
+    assert returned["state"] == "returned" and returned["lead"] is None
+    raises("WHISTLE_INVALID_TRANSITION", rpc.handle, desk("ecoenv"), wid, {"result": "x"}, key())
+    again = rpc.redispatch(SECRETARY, wid, {"lead": "ecoenv", "reason": "按职责改派"}, key())
+    assert again["state"] == "blown" and again["lead"] == "ecoenv"
+    rpc.report_in(desk("ecoenv"), wid, {}, key())
+    rpc.handle(desk("ecoenv"), wid, {"result": "责令加装油烟净化器"}, key())
+    raises("WHISTLE_NOT_RAISER", rpc.give_feedback, SECRETARY, wid, {"satisfaction": "not"}, key())
+    rpc.give_feedback(RESIDENT, wid, {"satisfaction": "not", "comment": "还是有味"}, key())
+    reopened = rpc.reopen(RESIDENT, wid, {"reason": "净化器没开"}, key())
+    assert reopened["state"] == "reopened" and reopened["reopens"] == 1
+    second = rpc.redispatch(SECRETARY, wid, {"lead": "ecoenv", "assisting": ["market"]}, key())
+    assert second["round"] == 2 and {d["code"] for d in second["departments"]} == {"ecoenv", "market"}
+    rpc.report_in(desk("ecoenv"), wid, {}, key())
+    rpc.handle(desk("ecoenv"), wid, {"result": "净化器已运行，复测达标"}, key())
+    rpc.give_feedback(RESIDENT, wid, {"satisfaction": "basically"}, key())
+    rpc.assess(SECRETARY, wid, {"rating": 4}, key())
+    closed = rpc.close(SECRETARY, wid, {}, key())
+    assert closed["state"] == "closed" and closed["reopens"] == 1
+
+    seen = by_type(events.wait_for_count(14))
+    assert len(seen["whistle.returned"]) == 1 and seen["whistle.returned"][0]["data"]["needs_redispatch"] is True
+    assert [e["data"]["round"] for e in seen["whistle.redispatched"]] == [1, 2]
+    assert seen["whistle.reopened"][0]["data"]["reopens"] == 1
+    assert seen["whistle.closed"][0]["data"]["satisfaction"] == "basically"

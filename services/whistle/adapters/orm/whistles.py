@@ -72,9 +72,9 @@ class WhistleDepartmentRow(Base):
 
 class WhistleDeadlineRow(Base):
     """One clock of one summoned department (stage report_in or resolution). `next_check_at` is when the
-    aggregate next has something to announce on it (a reminder, overdue, an escalation): the timer claims
-    rows `WHERE next_check_at <= now` with SKIP LOCKED. Null when nothing is left to announce or the clock
-    stands still (paused) or has stopped."""
+    aggregate next has something to announce on it (a reminder, overdue, an escalation): the timer finds
+    rows `WHERE next_check_at <= now` (indexed) and claims their whistles with SKIP LOCKED. Null when nothing
+    is left to announce or the clock stands still (paused) or has stopped."""
 
     __tablename__ = "whistle_deadlines"
     __table_args__ = (

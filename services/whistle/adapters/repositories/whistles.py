@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -351,19 +350,22 @@ class WhistleRepository:
         return [(whistle_from_document(json.loads(r.document)), r) for r in rows], next_cursor
 
     # -- the deadline timer's claim ---------------------------------------------------------------------
-    def due_whistles(self, now: datetime, limit: int, *, skip_locked: bool) -> list[str]:
-        """Whistles with a clock whose next milestone has come, oldest first; on PostgreSQL the clock rows
-        another replica's scan holds are skipped (and those taken here stay locked until commit)."""
-        query = (
-            select(WhistleDeadlineRow.whistle_id)
+    def claim_due(self, now: datetime, limit: int, *, skip_locked: bool) -> list[tuple[Whistle, int]]:
+        """The whistles with a clock row whose next milestone has come (the indexed `next_check_at <= now`),
+        oldest first, each claimed by locking its whistle row; on PostgreSQL a whistle another scan (or a
+        command) holds is skipped, for the next run. The lock is the whistle's, not the clock rows': every
+        writer of a whistle's clock rows holds its whistle row first, so scans and commands never deadlock
+        (two scans locking different clock rows of one whistle would, rewriting them)."""
+        due = (
+            select(WhistleDeadlineRow.whistle_id, WhistleDeadlineRow.next_check_at)
             .where(WhistleDeadlineRow.next_check_at <= now)
             .order_by(WhistleDeadlineRow.next_check_at, WhistleDeadlineRow.id)
             .limit(limit)
         )
+        ids = list(dict.fromkeys(row.whistle_id for row in self.session.execute(due)))
+        if not ids:
+            return []
+        query = select(WhistleRow).where(WhistleRow.id.in_(ids)).order_by(WhistleRow.id)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
-        return list(dict.fromkeys(self.session.scalars(query)))
-
-    def load_for_check(self, whistle_ids: Iterable[str]) -> list[tuple[Whistle, int]]:
-        rows = self.session.scalars(select(WhistleRow).where(WhistleRow.id.in_(list(whistle_ids))))
-        return [(whistle_from_document(json.loads(r.document)), r.version) for r in rows]
+        return [(whistle_from_document(json.loads(r.document)), r.version) for r in self.session.scalars(query)]

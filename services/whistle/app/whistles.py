@@ -153,6 +153,31 @@ def _department(ctx: CallerContext) -> str:
     return ctx.department_code
 
 
+def _place(ctx: CallerContext, org_path: str | None) -> str:
+    """Where a new whistle belongs: a resident's or member's own community (their scope), a secretary's own node
+    or a place within it, any place the suite names."""
+    if ctx.role == "system":
+        if org_path is None:
+            raise WhistleError("the place is required", {"org_path": ["required"]})
+        return org_path
+    if org_path is None or org_path == ctx.scope_path:
+        return ctx.scope_path
+    if ctx.role in ("resident", "member") or not ctx.can_see(org_path):
+        raise PlaceNotFound("no such place in your scope")
+    return org_path
+
+
+def _source(ctx: CallerContext, asked: str | None) -> Source:
+    """A resident's and a member's whistles are theirs; a secretary's are their own or a patrol finding they
+    pass on; the suite says which."""
+    own = {"resident": Source.RESIDENT, "member": Source.MEMBER}.get(ctx.role, Source.SECRETARY)
+    if asked is None or asked == own:
+        return Source.PATROL if ctx.role == "system" and asked is None else own
+    if ctx.role == "system" or (own is Source.SECRETARY and asked == Source.PATROL):
+        return Source(asked)
+    raise WhistleError(f"a {ctx.role} raises whistles as {own}", {"source": [f"not {asked}"]})
+
+
 def _street_of(org_path: str) -> str:
     parts = org_path.strip("/").split("/")
     if len(parts) < 2:
@@ -165,17 +190,8 @@ def create_whistle(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) ->
     """Collect a whistle. A resident or member raises one in their own community (their scope); a secretary
     in a place within their scope (their own by default); the suite (patrol findings) anywhere it names."""
     check_may(ctx.role, "create")
-    org_path = data.get("org_path")
-    if ctx.role in ("resident", "member") or org_path is None:
-        if ctx.role == "system" and org_path is None:
-            raise WhistleError("the place is required", {"org_path": ["required"]})
-        org_path = org_path if ctx.role == "system" else ctx.scope_path
-    elif not ctx.can_see(org_path):
-        raise PlaceNotFound("no such place in your scope")
-    assert org_path is not None
-    source = {"resident": Source.RESIDENT, "member": Source.MEMBER}.get(ctx.role, Source.SECRETARY)
-    if data.get("source") is not None and ctx.role not in ("resident", "member"):
-        source = Source(data["source"])
+    org_path = _place(ctx, data.get("org_path"))
+    source = _source(ctx, data.get("source"))
     if data.get("situation_code"):
         version_in_effect(uow).situation(data["situation_code"])  # an unknown one is refused now, not at blow
     location = data.get("location")

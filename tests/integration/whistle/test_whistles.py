@@ -146,6 +146,19 @@ def test_out_of_scope_is_not_found_and_only_the_summoned_act(rpc):
         "WHISTLE_PLACE_NOT_FOUND", rpc.create_whistle, street, {"description": "x", "org_path": "/gd/taihe/c01/"}, key()
     )
 
+    raises(
+        "WHISTLE_PLACE_NOT_FOUND",
+        rpc.create_whistle,
+        RESIDENT,
+        {"description": "x", "org_path": "/gd/wujing/c02/"},
+        key(),
+    )
+    raises("WHISTLE_INVALID", rpc.create_whistle, RESIDENT, {"description": "x", "source": "patrol"}, key())
+    patrol = rpc.create_whistle(
+        street, {"description": "巡河发现漂浮物", "org_path": WUJING_C01, "source": "patrol"}, key()
+    )
+    assert patrol["source"] == "patrol" and patrol["raiser_account_id"] == street["account_id"]
+
     rpc.blow(street, wid, {"lead": "fire", "assisting": ["police"]}, key())
     raises("WHISTLE_NOT_FOUND", rpc.report_in, desk("cityman"), wid, {}, key())  # not summoned: not theirs to see
     rpc.report_in(desk("police"), wid, {}, key())

@@ -1,5 +1,6 @@
-"""The deadline scan on the real databases without a broker: scans racing each other (threads, like replicas)
-announce each milestone once, and the clock rows say what the list's `overdue` filter reads."""
+"""The use cases on the real databases without a broker: scans racing each other (threads, like replicas)
+announce each milestone once, the clock rows say what the list's `overdue` filter reads, and the departments
+projection follows organization's events in whatever order they come."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.integration.whistle.conftest import START
 from whistle.adapters.orm.whistles import WhistleDeadlineRow
 from whistle.app import departments as projection
 from whistle.app import whistles
+from whistle.domain.errors import UnknownDepartment
 
 SYSTEM = CallerContext.system()
 
@@ -89,3 +91,45 @@ def test_racing_scans_announce_each_milestone_once(env):
     assert statuses == {"overdue"}
     overdue = env.run(lambda uow: whistles.list_whistles(uow, SYSTEM, {"overdue": True, "limit": 100}))
     assert len(overdue["items"]) == 8
+
+
+def test_the_departments_projection_follows_organization_in_any_order(env):
+    def apply(handler, data, time="2026-02-01T00:00:00Z"):
+        env.run(lambda uow: handler(uow, {"time": time, "data": data}))
+
+    def listed():
+        return env.run(lambda uow: {d["code"]: d["name"] for d in projection.list_departments(uow, SYSTEM)["items"]})
+
+    assert len(listed()) == 13
+    lake, path = str(uuid.uuid4()), "/departments/lake/"
+    apply(projection.on_org_closed, {"id": lake, "org_path": path, "street_code": "district"})  # before its creation
+    apply(projection.on_org_created, {"id": lake, "code": "lake", "name": "滇池管理局", "org_path": path,
+                                      "level": "department"})  # fmt: skip
+    assert "lake" not in listed()  # a late creation does not reopen a closed department
+    dam = str(uuid.uuid4())
+    apply(
+        projection.on_org_renamed, {"id": dam, "name": "水库管理处", "old_name": "x", "org_path": "/departments/dam/"}
+    )
+    assert listed()["dam"] == "水库管理处"
+    apply(projection.on_org_created, {"id": dam, "code": "dam", "name": "水库所", "org_path": "/departments/dam/",
+                                      "level": "department"})  # fmt: skip
+    assert listed()["dam"] == "水库所"
+    community = {
+        "id": str(uuid.uuid4()),
+        "code": "c09",
+        "name": "社区",
+        "org_path": "/gd/wujing/c09/",
+        "level": "community",
+    }
+    apply(projection.on_org_created, community)
+    assert "c09" not in listed() and len(listed()) == 14
+    water = env.run(
+        lambda uow: next(d for d in projection.list_departments(uow, SYSTEM)["items"] if d["code"] == "water")
+    )
+    apply(
+        projection.on_org_closed, {"id": water["org_id"], "org_path": "/departments/water/", "street_code": "district"}
+    )
+    assert "water" not in listed()
+    wid = env.run(lambda uow: whistles.create_whistle(uow, SYSTEM, {"description": "x", "org_path": "/gd/wujing/c01/"}))
+    with pytest.raises(UnknownDepartment):  # a closed department is no longer summoned
+        env.run(lambda uow: whistles.blow(uow, SYSTEM, wid["id"], {"situation_code": "waterlogging"}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kit.dependencies import EventSource, Observability, Storage, Work
+from whistle.adapters.gauges import Gauges
 from whistle.rpc.catalogue import CatalogueRpc, DepartmentEvents
 from whistle.rpc.whistles import WhistleRpc
 
@@ -17,3 +18,4 @@ class WhistleService(EventSource, CatalogueRpc, DepartmentEvents, WhistleRpc):
     else:
         storage = Storage()
     observability = Observability()
+    gauges = Gauges()  # open and overdue whistles on /metrics

@@ -14,6 +14,7 @@ from kit.db import Database
 from kit.errors import ServiceError
 from kit.orm import AuditEntry, OutboxRow
 from tests.integration.whistle.conftest import ctx, desk, key
+from whistle.adapters.gauges import COLLECTOR
 
 WUJING_C01 = "/gd/wujing/c01/"
 RESIDENT = ctx("resident", WUJING_C01, who="张阿姨")
@@ -211,6 +212,9 @@ def test_an_unanswered_emergency_is_reminded_then_escalated_once_each_across_a_r
     assert len(announced("whistle.reminded")) == 1 and len(announced("whistle.escalated")) == 1
     assert rpc.get_whistle(SECRETARY, wid)["overdue"] is True
     assert [w["id"] for w in rpc.list_whistles(SECRETARY, {"overdue": True})["items"]] == [wid]
+    gauges = {m.name: {tuple(x.labels.values()): x.value for x in m.samples} for m in COLLECTOR.collect()}
+    assert gauges["guandu_whistles_overdue"] == {("wujing",): 1}
+    assert gauges["guandu_whistles_open"] == {("blown", "wujing"): 1}
 
     clock.advance(timedelta(hours=1))  # overdue as long again as it was allowed: the district hears of it
     events.wait_for_count(6)

@@ -24,7 +24,8 @@ def banner(gateway: str, password: str) -> str:
 Guandu suite is starting.
   gateway   {gateway}/api/v1      (health {gateway}/healthz, readiness {gateway}/readyz)
   API docs  {gateway}/docs        (OpenAPI {gateway}/openapi.json)
-  metrics   gateway http://127.0.0.1:9100/metrics, organization http://127.0.0.1:9101/metrics
+  metrics   gateway http://127.0.0.1:9100/metrics, organization http://127.0.0.1:9101/metrics,
+            whistle http://127.0.0.1:9103/metrics
 Demo accounts (password: {password}, set DEMO_PASSWORD to change it before the first run):
   district.admin                      district admin (区委组织部), the whole district
   <street>.secretary                  street secretary, e.g. liujia.secretary (六甲街道), one per street:

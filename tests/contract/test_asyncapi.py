@@ -326,3 +326,76 @@ def test_every_four_list_account_and_module_event_matches_its_documented_message
 def test_the_documented_modules_are_the_catalogues():
     schema = document()["components"]["schemas"]["StreetModulesChangedV1"]
     assert schema["properties"]["modules"]["items"]["enum"] == [m.code for m in modules.catalogue().modules]
+
+
+def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
+    """Every whistle event the service emits today, from the real use cases and the deadline scan."""
+    from kit.demo_tree import departments
+    from whistle.app import departments as projection
+    from whistle.app import whistles
+
+    url = f"sqlite:///{tmp_path / 'whistle.db'}"
+    upgrade("whistle", url)
+    db = Database(url)
+    clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    resident = CallerContext("resident", "/gd/wujing/c01/", uuid.uuid4().hex, account_id=str(uuid.uuid4()))
+    secretary = CallerContext("community_secretary", "/gd/wujing/c01/", uuid.uuid4().hex, str(uuid.uuid4()))
+
+    def desk(code: str) -> CallerContext:
+        return CallerContext("department", f"/departments/{code}/", uuid.uuid4().hex, str(uuid.uuid4()), code)
+
+    def run(ctx, fn):
+        with UnitOfWork(db, service="whistle", clock=clock, context=ctx) as uow:
+            result = fn(uow)
+            uow.commit()
+            return result
+
+    system = CallerContext.system()
+    for d in departments():
+        event = {"time": "2026-01-01T00:00:00Z", "data": {"id": str(uuid.uuid4()), "code": d.code, "name": d.name,
+                 "org_path": d.org_path, "level": "department"}}  # fmt: skip
+        run(system, lambda uow, event=event: projection.on_org_created(uow, event))
+    body = {"description": "河边暗管排污", "situation_code": "sewage_outfall",
+            "location": {"type": "Point", "coordinates": [102.72, 25.04]}}  # fmt: skip
+    wid = run(resident, lambda uow: whistles.create_whistle(uow, resident, body))["id"]
+
+    def move(ctx, use_case, data=None):
+        run(ctx, lambda uow: use_case(uow, ctx, wid, data or {}))
+
+    move(secretary, whistles.blow)
+    clock.advance(timedelta(hours=2, minutes=1))
+    run(system, whistles.scan_deadlines)  # reminded
+    clock.advance(timedelta(hours=2))
+    run(system, whistles.scan_deadlines)  # overdue, escalated
+    move(desk("water"), whistles.report_in)
+    move(desk("ecoenv"), whistles.send_back, {"reason": "属水务管网"})
+    move(secretary, whistles.redispatch, {"lead": "water", "assisting": [], "reason": "改派"})
+    move(desk("water"), whistles.handle, {"result": "已封堵", "evidence": []})
+    move(resident, whistles.give_feedback, {"satisfaction": "not", "comment": ""})
+    move(resident, whistles.reopen, {"reason": "还在排"})
+    move(secretary, whistles.redispatch, {"lead": "ecoenv", "assisting": ["water"], "reason": ""})
+    move(desk("ecoenv"), whistles.report_in)
+    move(desk("ecoenv"), whistles.handle, {"result": "已查处", "evidence": ["笔录"]})
+    move(resident, whistles.give_feedback, {"satisfaction": "satisfied", "comment": "好"})
+    move(secretary, whistles.assess, {"rating": 5, "comment": ""})
+    move(secretary, whistles.close)
+    with db.session(write=False) as session:
+        bodies = [
+            json.loads(b)
+            for b in session.scalars(
+                select(OutboxRow.body).where(OutboxRow.exchange == "whistle.events").order_by(OutboxRow.seq)
+            )
+        ]
+    db.dispose()
+    return bodies
+
+
+def test_every_whistle_event_matches_its_documented_message(tmp_path):
+    emitted = emitted_by_the_whistle_service(tmp_path)
+    for envelope in emitted:
+        validate_event(envelope)
+    documented = {t for t in messages_by_type() if t.startswith("whistle.")}
+    assert {e["type"] for e in emitted} == documented
+    broken = next(e for e in emitted if e["type"] == "whistle.escalated")
+    with pytest.raises(jsonschema.ValidationError):
+        validate_event({**broken, "data": {**broken["data"], "level": "province"}})

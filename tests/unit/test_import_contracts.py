@@ -35,6 +35,13 @@ BREAKS = [
     ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.catalogue"),
     ("services-independent", "services/whistle/domain/catalogue.py", "import organization.domain.tree"),
     ("services-independent", "services/organization/app/tree.py", "import whistle.domain.lifecycle"),
+    ("service-layers", "services/whistle/app/whistles.py", "import whistle.rpc.whistles"),
+    ("service-layers", "services/whistle/adapters/repositories/whistles.py", "import whistle.app.whistles"),
+    ("service-layers", "services/whistle/schemas/whistles.py", "import whistle.adapters.orm.whistles"),
+    ("service-layers", "services/whistle/rpc/whistles.py", "import whistle.service"),
+    ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.app.whistles"),
+    ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.adapters.orm.whistles"),
+    ("gateway-sees-wire-contracts-only", "gateway/api/tree.py", "import whistle.service"),
 ]
 
 

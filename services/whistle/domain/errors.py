@@ -69,3 +69,24 @@ class NotLead(WhistleError):
 
     kind = "forbidden"
     code = "WHISTLE_NOT_LEAD"
+
+
+class NotAllowed(WhistleError):
+    """A role that may never take this action (a department blowing a whistle, a resident assessing one)."""
+
+    kind = "forbidden"
+    code = "WHISTLE_FORBIDDEN"
+
+
+class NotRaiser(WhistleError):
+    """Feedback comes from whoever raised the whistle."""
+
+    kind = "forbidden"
+    code = "WHISTLE_NOT_RAISER"
+
+
+class PlaceNotFound(WhistleError):
+    """A place outside the caller's scope: as organization answers for a node they cannot see, not found."""
+
+    kind = "not_found"
+    code = "WHISTLE_PLACE_NOT_FOUND"

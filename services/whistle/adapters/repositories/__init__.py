@@ -1,0 +1,1 @@
+"""Queries of the whistle service, every one scoped to the caller."""

@@ -1,0 +1,371 @@
+"""Whistles in and out of the database: the aggregate to its JSON document and back, the rows derived from it
+(departments, clocks), the caller's scope in every query, the list's filters and the timer's claim."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, false, select, true, update
+from sqlalchemy.orm import Session
+
+from kit.clock import isoformat_z, parse_iso
+from kit.context import CallerContext
+from kit.orm import under
+from kit.pagination import Order, page
+from whistle.adapters.orm.whistles import WhistleDeadlineRow, WhistleDepartmentRow, WhistleRow
+from whistle.domain.assessment import Satisfaction
+from whistle.domain.calendar import Deadline, HolidayCalendar, Limit, Pause, Unit
+from whistle.domain.catalogue import Kind, Limits
+from whistle.domain.duplicates import Point
+from whistle.domain.lifecycle import CLOCKED, Assignment, Role, Source, Stage, State, Whistle, milestones
+
+SECRETARY_ROLES = frozenset({"district_admin", "street_secretary", "community_secretary", "branch_secretary"})
+RAISER_ROLES = frozenset({"resident", "member"})
+WHISTLE_TIMES = (
+    "collected_at",
+    "blown_at",
+    "paused_at",
+    "handled_at",
+    "feedback_at",
+    "assessed_at",
+    "closed_at",
+    "reopened_at",
+    "merged_at",
+)
+ASSIGNMENT_TIMES = ("summoned_at", "reported_in_at", "handled_at", "returned_at")
+CLOCKS = ("report_in", "resolution")
+ORDER: Order = ((WhistleRow.created_at, True), (WhistleRow.id, True))
+
+
+# -- the aggregate as a document ---------------------------------------------------------------------------
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else isoformat_z(value)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else parse_iso(value)
+
+
+def _limit(limit: Limit) -> dict[str, Any]:
+    return {"amount": limit.amount, "unit": str(limit.unit)}
+
+
+def _to_limit(doc: dict[str, Any]) -> Limit:
+    return Limit(int(doc["amount"]), Unit(doc["unit"]))
+
+
+def _deadline(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "start": isoformat_z(deadline.start),
+        "limit": _limit(deadline.limit),
+        "extensions": [_limit(e) for e in deadline.extensions],
+        "pauses": [{"paused_at": isoformat_z(p.paused_at), "resumed_at": _t(p.resumed_at)} for p in deadline.pauses],
+    }
+
+
+def _to_deadline(doc: dict[str, Any]) -> Deadline:
+    return Deadline(
+        start=parse_iso(doc["start"]),
+        limit=_to_limit(doc["limit"]),
+        extensions=tuple(_to_limit(e) for e in doc["extensions"]),
+        pauses=tuple(Pause(parse_iso(p["paused_at"]), _parse(p["resumed_at"])) for p in doc["pauses"]),
+    )
+
+
+def _assignment(a: Assignment) -> dict[str, Any]:
+    return {
+        "department": a.department,
+        "role": str(a.role),
+        "report_in": _deadline(a.report_in),
+        "resolution": _deadline(a.resolution),
+        "stage": str(a.stage),
+        **{name: _t(getattr(a, name)) for name in ASSIGNMENT_TIMES},
+        "return_reason": a.return_reason,
+        "extension_requested": None if a.extension_requested is None else _limit(a.extension_requested),
+        "extension_reason": a.extension_reason,
+        "announced": sorted(a.announced),
+    }
+
+
+def _to_assignment(doc: dict[str, Any]) -> Assignment:
+    requested = doc["extension_requested"]
+    return Assignment(
+        department=doc["department"],
+        role=Role(doc["role"]),
+        summoned_at=parse_iso(doc["summoned_at"]),
+        report_in=_to_deadline(doc["report_in"]),
+        resolution=_to_deadline(doc["resolution"]),
+        stage=Stage(doc["stage"]),
+        reported_in_at=_parse(doc["reported_in_at"]),
+        handled_at=_parse(doc["handled_at"]),
+        returned_at=_parse(doc["returned_at"]),
+        return_reason=doc["return_reason"],
+        extension_requested=None if requested is None else _to_limit(requested),
+        extension_reason=doc["extension_reason"],
+        announced=frozenset(doc["announced"]),
+    )
+
+
+def whistle_document(w: Whistle) -> dict[str, Any]:
+    """Everything the aggregate holds, as JSON-ready values (times in ISO-8601 with Z)."""
+    return {
+        "id": w.id,
+        "street_code": w.street_code,
+        "org_path": w.org_path,
+        "source": str(w.source),
+        "description": w.description,
+        "raiser_account_id": w.raiser_account_id,
+        "raiser_member_id": w.raiser_member_id,
+        "situation_code": w.situation_code,
+        "location": None if w.location is None else {"lon": w.location.lon, "lat": w.location.lat},
+        "state": str(w.state),
+        "kind": None if w.kind is None else str(w.kind),
+        "catalogue_version": w.catalogue_version,
+        "limits": None
+        if w.limits is None
+        else {"report_in": _limit(w.limits.report_in), "resolution": _limit(w.limits.resolution)},
+        "lead": w.lead,
+        "departments": {code: _assignment(a) for code, a in w.departments.items()},
+        "round": w.round,
+        "reopens": w.reopens,
+        "result": w.result,
+        "evidence": list(w.evidence),
+        "photos": list(w.photos),
+        "satisfaction": None if w.satisfaction is None else str(w.satisfaction),
+        "rating": w.rating,
+        "merged_into": w.merged_into,
+        **{name: _t(getattr(w, name)) for name in WHISTLE_TIMES},
+    }
+
+
+def whistle_from_document(doc: dict[str, Any]) -> Whistle:
+    location, limits = doc["location"], doc["limits"]
+    return Whistle(
+        id=doc["id"],
+        street_code=doc["street_code"],
+        org_path=doc["org_path"],
+        source=Source(doc["source"]),
+        description=doc["description"],
+        collected_at=parse_iso(doc["collected_at"]),
+        raiser_account_id=doc["raiser_account_id"],
+        raiser_member_id=doc["raiser_member_id"],
+        situation_code=doc["situation_code"],
+        location=None if location is None else Point(location["lon"], location["lat"]),
+        state=State(doc["state"]),
+        kind=None if doc["kind"] is None else Kind(doc["kind"]),
+        catalogue_version=doc["catalogue_version"],
+        limits=None if limits is None else Limits(_to_limit(limits["report_in"]), _to_limit(limits["resolution"])),
+        lead=doc["lead"],
+        departments={code: _to_assignment(a) for code, a in doc["departments"].items()},
+        round=doc["round"],
+        reopens=doc["reopens"],
+        result=doc["result"],
+        evidence=tuple(doc["evidence"]),
+        photos=tuple(doc["photos"]),
+        satisfaction=None if doc["satisfaction"] is None else Satisfaction(doc["satisfaction"]),
+        rating=doc["rating"],
+        merged_into=doc["merged_into"],
+        blown_at=_parse(doc["blown_at"]),
+        paused_at=_parse(doc["paused_at"]),
+        handled_at=_parse(doc["handled_at"]),
+        feedback_at=_parse(doc["feedback_at"]),
+        assessed_at=_parse(doc["assessed_at"]),
+        closed_at=_parse(doc["closed_at"]),
+        reopened_at=_parse(doc["reopened_at"]),
+        merged_at=_parse(doc["merged_at"]),
+    )
+
+
+# -- the rows derived from it ------------------------------------------------------------------------------
+def clock_rows(w: Whistle, cal: HolidayCalendar) -> list[dict[str, Any]]:
+    """One row per clock of every summoned department: its due instant, when the timer should next look at it
+    and its status (see WhistleDeadlineRow)."""
+    rows = []
+    for code, a in sorted(w.departments.items()):
+        running = dict(a.clocks())
+        for clock in CLOCKS:
+            deadline: Deadline = getattr(a, clock)
+            due = deadline.due_at(cal)
+            next_check = None
+            if clock in running:
+                if w.state not in CLOCKED:
+                    status = "paused" if due is None else "stopped"
+                else:
+                    status = "overdue" if f"{clock}:overdue" in a.announced else "running"
+                    ahead = [m.at for m in milestones(clock, deadline, cal) if m.mark not in a.announced]
+                    next_check = min(ahead, default=None)
+            else:
+                done = a.reported_in_at if clock == "report_in" else a.handled_at
+                status = "stopped" if done is None else ("met" if due is None or done <= due else "missed")
+            rows.append(
+                {
+                    "whistle_id": w.id,
+                    "department_code": code,
+                    "stage": clock,
+                    "due_at": due,
+                    "next_check_at": next_check,
+                    "status": status,
+                }
+            )
+    return rows
+
+
+def _columns(w: Whistle, now: datetime) -> dict[str, Any]:
+    return {
+        "street_code": w.street_code,
+        "org_path": w.org_path,
+        "source": str(w.source),
+        "kind": None if w.kind is None else str(w.kind),
+        "situation_code": w.situation_code,
+        "catalogue_version": w.catalogue_version,
+        "state": str(w.state),
+        "lead_department": w.lead,
+        "raiser_account_id": w.raiser_account_id,
+        "raiser_member_id": w.raiser_member_id,
+        "description": w.description,
+        "lon": None if w.location is None else w.location.lon,
+        "lat": None if w.location is None else w.location.lat,
+        "reopens": w.reopens,
+        "merged_into": w.merged_into,
+        "updated_at": now,
+        "blown_at": w.blown_at,
+        "closed_at": w.closed_at,
+        "document": json.dumps(whistle_document(w), ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def visible(ctx: CallerContext) -> Any:
+    """The object-level scope of every whistle query: secretaries and admins by place, a department by its
+    summonses, a resident or member by what they raised, the suite itself everything."""
+    if ctx.role == "system":
+        return true()
+    if ctx.role in SECRETARY_ROLES:
+        return under(WhistleRow.org_path, ctx.scope_path) if ctx.scope_path else false()
+    if ctx.role == "department":
+        if not ctx.department_code:
+            return false()
+        return exists().where(
+            WhistleDepartmentRow.whistle_id == WhistleRow.id,
+            WhistleDepartmentRow.department_code == ctx.department_code,
+        )
+    if ctx.role in RAISER_ROLES and ctx.account_id:
+        return WhistleRow.raiser_account_id == ctx.account_id
+    return false()
+
+
+class WhistleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, w: Whistle, *, title: str | None, now: datetime, cal: HolidayCalendar) -> None:
+        self.session.add(WhistleRow(id=w.id, title=title, created_at=w.collected_at, version=1, **_columns(w, now)))
+        self.session.flush()
+        self._rewrite(w, cal)
+
+    def get(
+        self, whistle_id: str, ctx: CallerContext, *, for_update: bool = False
+    ) -> tuple[Whistle, WhistleRow] | None:
+        query = select(WhistleRow).where(WhistleRow.id == whistle_id, visible(ctx))
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalars(query).one_or_none()
+        if row is None:
+            return None
+        return whistle_from_document(json.loads(row.document)), row
+
+    def save(self, w: Whistle, expected_version: int, *, now: datetime, cal: HolidayCalendar) -> bool:
+        """The guarded UPDATE: False (nothing written) when the row moved on since it was read at
+        `expected_version`; otherwise the department and clock rows are rewritten from the aggregate."""
+        result = self.session.execute(
+            update(WhistleRow)
+            .where(WhistleRow.id == w.id, WhistleRow.version == expected_version)
+            .values(version=expected_version + 1, **_columns(w, now)),
+            execution_options={"synchronize_session": False},
+        )
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return False
+        self._rewrite(w, cal)
+        return True
+
+    def _rewrite(self, w: Whistle, cal: HolidayCalendar) -> None:
+        self.session.execute(delete(WhistleDepartmentRow).where(WhistleDepartmentRow.whistle_id == w.id))
+        self.session.execute(delete(WhistleDeadlineRow).where(WhistleDeadlineRow.whistle_id == w.id))
+        for code, a in w.departments.items():
+            self.session.add(
+                WhistleDepartmentRow(
+                    whistle_id=w.id,
+                    department_code=code,
+                    role=str(a.role),
+                    stage=str(a.stage),
+                    summoned_at=a.summoned_at,
+                    reported_in_at=a.reported_in_at,
+                    handled_at=a.handled_at,
+                    returned_at=a.returned_at,
+                    return_reason=a.return_reason,
+                )
+            )
+        for row in clock_rows(w, cal):
+            self.session.add(WhistleDeadlineRow(**row))
+        self.session.flush()
+
+    def clocks(self, whistle_id: str) -> list[WhistleDeadlineRow]:
+        query = (
+            select(WhistleDeadlineRow)
+            .where(WhistleDeadlineRow.whistle_id == whistle_id)
+            .order_by(WhistleDeadlineRow.department_code, WhistleDeadlineRow.stage)
+        )
+        return list(self.session.scalars(query))
+
+    def search(
+        self, ctx: CallerContext, filters: dict[str, Any], *, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[Whistle, WhistleRow]], str | None]:
+        query: Select[Any] = select(WhistleRow).where(visible(ctx))
+        for name, column in (
+            ("state", WhistleRow.state),
+            ("kind", WhistleRow.kind),
+            ("street_code", WhistleRow.street_code),
+            ("situation_code", WhistleRow.situation_code),
+        ):
+            if filters.get(name):
+                query = query.where(column == str(filters[name]))
+        if filters.get("department"):
+            query = query.where(
+                exists().where(
+                    WhistleDepartmentRow.whistle_id == WhistleRow.id,
+                    WhistleDepartmentRow.department_code == filters["department"],
+                )
+            )
+        overdue = exists().where(WhistleDeadlineRow.whistle_id == WhistleRow.id, WhistleDeadlineRow.status == "overdue")
+        if filters.get("overdue") is True:
+            query = query.where(overdue)
+        elif filters.get("overdue") is False:
+            query = query.where(~overdue)
+        if filters.get("created_from") is not None:
+            query = query.where(WhistleRow.created_at >= filters["created_from"])
+        if filters.get("created_to") is not None:
+            query = query.where(WhistleRow.created_at < filters["created_to"])
+        rows, next_cursor = page(self.session, query, ORDER, limit=limit, cursor=cursor)
+        return [(whistle_from_document(json.loads(r.document)), r) for r in rows], next_cursor
+
+    # -- the deadline timer's claim ---------------------------------------------------------------------
+    def claim_due(self, now: datetime, limit: int, *, skip_locked: bool) -> list[tuple[Whistle, int]]:
+        """The whistles with a clock row whose next milestone has come (the indexed `next_check_at <= now`),
+        oldest first, each claimed by locking its whistle row; on PostgreSQL a whistle another scan (or a
+        command) holds is skipped, for the next run. The lock is the whistle's, not the clock rows': every
+        writer of a whistle's clock rows holds its whistle row first, so scans and commands never deadlock
+        (two scans locking different clock rows of one whistle would, rewriting them)."""
+        due = (
+            select(WhistleDeadlineRow.whistle_id, WhistleDeadlineRow.next_check_at)
+            .where(WhistleDeadlineRow.next_check_at <= now)
+            .order_by(WhistleDeadlineRow.next_check_at, WhistleDeadlineRow.id)
+            .limit(limit)
+        )
+        ids = list(dict.fromkeys(row.whistle_id for row in self.session.execute(due)))
+        if not ids:
+            return []
+        query = select(WhistleRow).where(WhistleRow.id.in_(ids)).order_by(WhistleRow.id)
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        return [(whistle_from_document(json.loads(r.document)), r.version) for r in self.session.scalars(query)]

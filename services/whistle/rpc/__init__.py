@@ -1,0 +1,1 @@
+"""Entrypoints of the whistle service, one class per topic."""

@@ -1,0 +1,1 @@
+"""Wire contracts of the whistle service (the gateway's contract)."""

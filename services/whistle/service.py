@@ -1,0 +1,21 @@
+"""WhistleService: the nameko service of whistles (吹哨报到), composed of one entrypoint class per topic
+(`rpc/<topic>.py`); nothing else lives here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kit.dependencies import EventSource, Observability, Storage, Work
+from whistle.adapters.gauges import Gauges
+from whistle.rpc.catalogue import CatalogueRpc, DepartmentEvents
+from whistle.rpc.whistles import WhistleRpc
+
+
+class WhistleService(EventSource, CatalogueRpc, DepartmentEvents, WhistleRpc):
+    name = "whistle"
+    if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider
+        storage: Work
+    else:
+        storage = Storage()
+    observability = Observability()
+    gauges = Gauges()  # open and overdue whistles on /metrics

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import kit.orm
+from kit.audit import drop_audit_guard, install_audit_guard
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -103,21 +104,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_whistle_departments_department', ['department_code', 'whistle_id'], unique=False)
 
     op.create_table('kit_audit',
-    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('occurred_at', kit.orm.UtcDateTime(timezone=True), nullable=False),
     sa.Column('actor_account_id', sa.String(length=36), nullable=True),
     sa.Column('actor_role', sa.String(length=32), nullable=False),
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('subject_type', sa.String(length=40), nullable=False),
     sa.Column('subject_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('data', sa.Text(), nullable=False),
     sa.Column('correlation_id', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_kit_audit'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kit_audit')),
+    sa.UniqueConstraint('subject_type', 'subject_id', 'seq', name='uq_kit_audit_subject_seq')
     )
-    with op.batch_alter_table('kit_audit', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_kit_audit_subject_id'), ['subject_id'], unique=False)
+    install_audit_guard(op.get_bind())  # UPDATE and DELETE refused by trigger (kit.audit)
 
     op.create_table('kit_idempotency',
     sa.Column('scope', sa.String(length=64), nullable=False),
@@ -168,9 +170,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_kit_idempotency_created_at'))
 
     op.drop_table('kit_idempotency')
-    with op.batch_alter_table('kit_audit', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_kit_audit_subject_id'))
-
+    drop_audit_guard(op.get_bind())
     op.drop_table('kit_audit')
     with op.batch_alter_table('whistle_departments', schema=None) as batch_op:
         batch_op.drop_index('ix_whistle_departments_department')

@@ -1,5 +1,7 @@
-"""What load balancers and ops read on the API port: `/healthz` (the process lives), `/readyz` (every service the
-gateway routes to has consumers on its RPC queue); and the docs UI's assets, served locally (no CDN on an
+"""What load balancers and ops read on the API port: `/healthz` (the process lives), `/readyz` (the state of every
+service the gateway routes to, and ready while those it cannot serve anyone without are up: organization, which
+authenticates every request; a whistle service that is down makes only its own routes answer 503, so the
+gateway stays in the load balancer for everything else); and the docs UI's assets, served locally (no CDN on an
 intranet). `/metrics` is on the ops port (METRICS_PORT, see gunicorn.conf.py), never the API's."""
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from gateway import rpc
 
-ROUTED_SERVICES = ("organization",)
+ROUTED_SERVICES = ("organization", "whistle")
+REQUIRED_SERVICES = ("organization",)
 DOCS_ASSETS = "/docs/assets/"
 
 blp = Blueprint("ops", __name__)
@@ -23,7 +26,7 @@ def healthz() -> Response:
 @blp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     services = {name: "up" if rpc.current().service_up(name) else "down" for name in ROUTED_SERVICES}
-    ready = all(state == "up" for state in services.values())
+    ready = all(services[name] == "up" for name in REQUIRED_SERVICES)
     return jsonify(status="ready" if ready else "not ready", services=services), 200 if ready else 503
 
 

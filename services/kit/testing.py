@@ -24,6 +24,7 @@ from sqlalchemy import delete as delete_rows
 from kit.audit import drop_audit_guard, install_audit_guard
 from kit.config import Settings
 from kit.harness import (
+    SERVICES,
     Process,
     Subscriber,
     Suite,
@@ -77,7 +78,7 @@ def _vhost_or_fail() -> Iterator[str]:
 def running_suite(workdir: Path, **env: str) -> Iterator[Suite]:
     """The suite as real processes on a private virtual host (kit.harness.Suite), started, and stopped after."""
     with _vhost_or_fail() as uri:
-        running = Suite(workdir, uri, ("organization",), **env)
+        running = Suite(workdir, uri, services=SERVICES, **env)
         try:
             yield running.start()
         finally:

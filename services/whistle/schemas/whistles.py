@@ -11,6 +11,7 @@ from kit.wire import Line, Moment, PageQuery, Strict, Text
 from whistle.domain.assessment import Satisfaction
 from whistle.domain.catalogue import Kind
 from whistle.domain.lifecycle import MAX_REOPENS, RATINGS, Role, Source, Stage, State
+from whistle.domain.roles import MAY
 
 STATES = tuple(s.value for s in State)
 KINDS = tuple(k.value for k in Kind)
@@ -18,6 +19,9 @@ SOURCES = tuple(s.value for s in Source)
 SATISFACTIONS = tuple(s.value for s in Satisfaction)
 CODE = validate.Regexp(r"^[a-z0-9_]{1,64}$")
 DEPARTMENT = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,31}$")
+# Who may take each action, by role, for the gateway's route-level check (the service checks again, with scope):
+# the domain's table without the suite's internal `system` role.
+ACTION_ROLES = {action: tuple(sorted(roles - {"system"})) for action, roles in MAY.items()}
 CLOCK_STATUSES = ("running", "paused", "overdue", "met", "missed", "stopped")
 
 

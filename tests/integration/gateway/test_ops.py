@@ -75,12 +75,25 @@ ROUTES |= {  # four lists, street modules, accounts' life cycle
     ("/api/v1/accounts/{account_id}/enable", "post"),
     ("/api/v1/accounts/{account_id}/reset-password", "post"),
 }
+ROUTES |= {  # whistles (gateway/api/whistles.py)
+    ("/api/v1/whistle-kinds", "get"),
+    ("/api/v1/situations", "get"),
+    ("/api/v1/catalogue-versions", "post"),
+    ("/api/v1/catalogue-versions/{version}", "get"),
+    ("/api/v1/whistles", "get"),
+    ("/api/v1/whistles", "post"),
+    ("/api/v1/whistles/{whistle_id}", "get"),
+    *(
+        (f"/api/v1/whistles/{{whistle_id}}/{action}", "post")
+        for action in ("blow", "report-in", "send-back", "redispatch", "handle", "feedback", "assess", "close", "reopen")
+    ),
+}
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 
 
 def test_health_and_readiness(client):
     assert client.get("/healthz").json == {"status": "ok"}
-    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up"}}
+    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up", "whistle": "down"}}
 
 
 def test_metrics_are_counted_per_route_rule_not_per_path(client, store):

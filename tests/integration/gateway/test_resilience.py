@@ -34,11 +34,11 @@ def test_a_stopped_service_is_503_and_nothing_is_published_to_its_queue(make_cli
     admin = login(client, "admin")
     url = f"/api/v1/orgs/{store.id_of('liujia')}"
     assert client.get(url, headers=admin).status_code == 200
-    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up"}}
+    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up", "whistle": "down"}}
 
     organization.stop()
     wait_for(lambda: client.get("/readyz").status_code == 503, timeout=10, what="the gateway to see the service gone")
-    assert client.get("/readyz").json == {"status": "not ready", "services": {"organization": "down"}}
+    assert client.get("/readyz").json == {"status": "not ready", "services": {"organization": "down", "whistle": "down"}}
     calls = len(store.calls)
     for _ in range(3):
         is_problem(client.get(url, headers=admin), 503, "SERVICE_UNAVAILABLE")
@@ -69,7 +69,7 @@ def test_a_service_that_is_back_is_served_on_the_next_request(
     response = client.get(url, headers=admin)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["id"] == store.id_of("liujia")
-    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up"}}
+    assert client.get("/readyz").json == {"status": "ready", "services": {"organization": "up", "whistle": "down"}}
 
 
 def test_a_service_that_never_started_is_503_too(make_client, amqp_uri):

@@ -1,0 +1,112 @@
+"""Whistles end to end (吹哨报到), over HTTP through the gateway with the services as processes: a resident of 吴井
+community raises a problem, the 吴井 community secretary blows it, the two summoned departments report in, the
+lead handles it, the resident is satisfied, the secretary assesses and closes it; scope and illegal moves on
+the way."""
+
+import uuid
+
+import requests
+
+from kit.harness import wait_for
+from organization.demo.__main__ import node_id
+from tests.e2e.test_orgs import is_problem
+
+WUJING = "/gd/wujing/c01/"  # 吴井社区
+WHISTLES = "/api/v1/whistles"
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def _resident(suite, as_user) -> requests.Session:
+    """A resident of 吴井 community, created by the street's secretary as any new resident would be."""
+    name = f"wujing.resident.{uuid.uuid4().hex[:6]}"
+    body = {"username": name, "display_name": "吴井社区居民", "role": "resident", "org_id": node_id(WUJING)}
+    created = as_user("wujing.secretary").post("/api/v1/accounts", json=body, headers=_key())
+    assert created.status_code == 201, created.text
+    password = created.json()["temporary_password"]
+    token = requests.post(
+        f"{suite.base_url}/api/v1/auth/token", json={"username": name, "password": password}, timeout=10
+    )
+    assert token.status_code == 200, token.text
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    return session
+
+
+def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
+    resident = _resident(suite, as_user)
+    url = suite.base_url + WHISTLES
+    raised = resident.post(url, json={"description": "小区旁河道有排污口在排黑水", "situation_code": "sewage_outfall"},
+                           headers=_key(), timeout=30)  # fmt: skip
+    assert raised.status_code == 201, raised.text
+    whistle = raised.json()
+    assert (whistle["state"], whistle["org_path"], whistle["street_code"]) == ("collected", WUJING, "wujing")
+    assert raised.headers["Location"].endswith(f"{WHISTLES}/{whistle['id']}")
+    path = f"{WHISTLES}/{whistle['id']}"
+
+    secretary = as_user("wujing.c01.secretary")
+    other_street = as_user("liujia.secretary")
+    is_problem(other_street.get(path), 404, "WHISTLE_NOT_FOUND")  # another street's secretary: as if none
+    is_problem(as_user("ecoenv.desk").post(f"{path}/report-in", json={}, headers=_key()), 404)  # not summoned yet
+
+    # The departments the whistle summons come from organization's events (replayed on whistle's first start).
+    blow = _key()
+    blown = wait_for(
+        lambda: (r := secretary.post(f"{path}/blow", json={}, headers=blow)).status_code == 200 and r,
+        timeout=30,
+        what="the whistle service to know the departments",
+    )
+    whistle = blown.json()
+    assert whistle["state"] == "blown" and whistle["lead"] == "ecoenv"
+    assert {(d["code"], d["role"]) for d in whistle["departments"]} == {("ecoenv", "lead"), ("water", "assisting")}
+    assert all(d["report_in_due"] and d["resolution_due"] for d in whistle["departments"])
+    is_problem(secretary.post(f"{path}/close", json={}, headers=_key()), 409, "WHISTLE_INVALID_TRANSITION")
+    assert secretary.get(path).json()["state"] == "blown"  # the illegal move changed nothing
+
+    for desk in ("ecoenv.desk", "water.desk"):
+        reported = as_user(desk).post(f"{path}/report-in", json={}, headers=_key())
+        assert reported.status_code == 200, reported.text
+    is_problem(as_user("housing.desk").post(f"{path}/report-in", json={}, headers=_key()), 404)  # not summoned
+    is_problem(as_user("water.desk").post(f"{path}/handle", json={"result": "已处理"}, headers=_key()), 403)
+
+    handled = as_user("ecoenv.desk").post(
+        f"{path}/handle", json={"result": "已封堵排污口，责令整改", "evidence": ["现场照片 2 张"]}, headers=_key()
+    )
+    assert handled.status_code == 200 and handled.json()["state"] == "handled", handled.text
+    feedback = resident.post(
+        suite.base_url + f"{path}/feedback", json={"satisfaction": "satisfied"}, headers=_key(), timeout=30
+    )
+    assert feedback.status_code == 200, feedback.text
+    assert secretary.post(f"{path}/assess", json={"rating": 5}, headers=_key()).status_code == 200
+    closed = secretary.post(f"{path}/close", json={}, headers=_key())
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["state"], closed.json()["satisfaction"], closed.json()["rating"]) == (
+        "closed",
+        "satisfied",
+        5,
+    )
+
+    mine = resident.get(url, timeout=30).json()["items"]
+    assert [w["id"] for w in mine] == [whistle["id"]]  # a resident sees what they raised, nothing else
+    listed = secretary.get(WHISTLES, params={"state": "closed", "department": "water"}).json()["items"]
+    assert whistle["id"] in [w["id"] for w in listed]
+
+
+def test_the_catalogue_is_readable_by_every_role_and_bad_filters_are_problems(as_user):
+    member = as_user("demo.member")
+    kinds = member.get("/api/v1/whistle-kinds")
+    assert kinds.status_code == 200
+    assert {k["code"]: k["situations"] for k in kinds.json()["items"]} == {
+        "problem": 20,
+        "service": 10,
+        "tackling": 8,
+        "emergency": 8,
+    }
+    emergency = member.get("/api/v1/situations", params={"kind": "emergency"}).json()
+    assert len(emergency["items"]) == 8 and all(s["kind"] == "emergency" for s in emergency["items"])
+    is_problem(member.get("/api/v1/situations", params={"kind": "fire"}), 422)
+    is_problem(member.get("/api/v1/situations", params={"on": "0000-01-01"}), 422)
+    is_problem(member.get(WHISTLES, params={"created_from": "not a time"}), 422)
+    is_problem(as_user("wujing.secretary").post("/api/v1/catalogue-versions", json={}, headers=_key()), 403)

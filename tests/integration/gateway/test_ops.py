@@ -85,7 +85,10 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
     ("/api/v1/whistles/{whistle_id}", "get"),
     *(
         (f"/api/v1/whistles/{{whistle_id}}/{action}", "post")
-        for action in ("blow", "report-in", "send-back", "redispatch", "handle", "feedback", "assess", "close", "reopen")
+        for action in (
+            *("blow", "report-in", "send-back", "redispatch", "handle"),
+            *("feedback", "assess", "close", "reopen"),
+        )
     ),
 }
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]

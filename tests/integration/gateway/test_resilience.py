@@ -38,7 +38,8 @@ def test_a_stopped_service_is_503_and_nothing_is_published_to_its_queue(make_cli
 
     organization.stop()
     wait_for(lambda: client.get("/readyz").status_code == 503, timeout=10, what="the gateway to see the service gone")
-    assert client.get("/readyz").json == {"status": "not ready", "services": {"organization": "down", "whistle": "down"}}
+    not_ready = {"status": "not ready", "services": {"organization": "down", "whistle": "down"}}
+    assert client.get("/readyz").json == not_ready
     calls = len(store.calls)
     for _ in range(3):
         is_problem(client.get(url, headers=admin), 503, "SERVICE_UNAVAILABLE")

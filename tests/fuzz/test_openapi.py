@@ -35,7 +35,7 @@ def _me(suite, username: str) -> dict:
 # One worker: with two, schemathesis' threads had hypothesis parse lambdas' source with `ast` at once, and
 # CPython 3.11.7 races there (gh-106905, fixed in 3.11.8: "SystemError: AST constructor recursion depth
 # mismatch"), ending a run in a "Runtime Error". Should schemathesis' own unclassified exceptions still end a
-# run with no failure found, Such a run is run again once, with the next seed, and says so; a failure, or
+# run with no failure found, the run is run again once, with the next seed, and says so; a failure, or
 # any other error, fails at once, and a second internal error fails too.
 TOOL_ERRORS = {"Runtime Error"}
 

@@ -5,15 +5,17 @@ illegal move 409. The routes belong to the `whistle` module: a street that does 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from uuid import UUID
 
-from flask import g, request, url_for
+from flask import Response, g, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from gateway import rpc
 from gateway.auth import EVERY_ROLE, allow
+from gateway.bodies import accepts
 from gateway.headers import idempotency_key
 from gateway.modules import belongs_to
 from whistle.schemas.catalogue import (
@@ -41,6 +43,8 @@ from whistle.schemas.whistles import (
 )
 
 MODULE = "whistle"
+HANDLE_MAX_BYTES = 8 * 1024 * 1024  # three photos of 2 MiB in base64, and the text
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 catalogue_blp = belongs_to(
     Blueprint("whistle_catalogue", __name__, url_prefix="/api/v1", description="The whistle catalogue"), MODULE
@@ -165,9 +169,26 @@ def redispatch(body: dict[str, Any], whistle_id: UUID) -> Any:
 @allow(blp, *ACTION_ROLES["handle"])
 @blp.arguments(WhistleHandle)
 @blp.response(200, WhistleRead)
+@accepts(blp, max_bytes=HANDLE_MAX_BYTES)
 def handle(body: dict[str, Any], whistle_id: UUID) -> Any:
-    """The lead department hands in the result and its evidence"""
+    """The lead department hands in the result, its evidence and up to three photos (base64 JSON, 8 MiB in all)"""
     return _action("handle", WhistleHandle(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/photos/<string:key>", methods=["GET"])
+@allow(blp, *EVERY_ROLE)
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the photo",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PHOTO_TYPES},
+        }
+    }
+)
+def get_photo(whistle_id: UUID, key: str) -> Response:
+    """One photo of a whistle's result (a whistle or key the caller may not read is 404)"""
+    photo = _whistle("get_photo", str(whistle_id), key)
+    return Response(base64.b64decode(photo["data"]), mimetype=photo["content_type"])
 
 
 @blp.route("/<uuid:whistle_id>/feedback", methods=["POST"])

@@ -3,6 +3,7 @@ community raises a problem, the 吴井 community secretary blows it, the two sum
 lead handles it, the resident is satisfied, the secretary assesses and closes it; scope and illegal moves on
 the way."""
 
+import base64
 import uuid
 
 import requests
@@ -13,6 +14,7 @@ from tests.e2e.test_orgs import is_problem
 
 WUJING = "/gd/wujing/c01/"  # 吴井社区
 WHISTLES = "/api/v1/whistles"
+PNG = b"\x89PNG\r\n\x1a\n"  # what a PNG starts with: the service trusts the bytes, not a declared type
 
 
 def _key() -> dict[str, str]:
@@ -71,10 +73,26 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
     is_problem(as_user("housing.desk").post(f"{path}/report-in", json={}, headers=_key()), 404)  # not summoned
     is_problem(as_user("water.desk").post(f"{path}/handle", json={"result": "已处理"}, headers=_key()), 403)
 
-    handled = as_user("ecoenv.desk").post(
-        f"{path}/handle", json={"result": "已封堵排污口，责令整改", "evidence": ["现场照片 2 张"]}, headers=_key()
+    lead = as_user("ecoenv.desk")
+    not_a_photo = {"result": "已处理", "photos": [base64.b64encode(b"<svg onload=alert(1)>").decode()]}
+    is_problem(lead.post(f"{path}/handle", json=not_a_photo, headers=_key()), 422, "PHOTO_TYPE_NOT_ALLOWED")
+    assert lead.get(path).json()["state"] == "blown"  # the refused result changed nothing
+    photo = PNG + uuid.uuid4().bytes
+    handled = lead.post(
+        f"{path}/handle",
+        json={
+            "result": "已封堵排污口，责令整改",
+            "evidence": ["现场照片"],
+            "photos": [base64.b64encode(photo).decode()],
+        },
+        headers=_key(),
     )
     assert handled.status_code == 200 and handled.json()["state"] == "handled", handled.text
+    (key,) = handled.json()["photos"]
+    shown = resident.get(suite.base_url + f"{path}/photos/{key}", timeout=30)
+    assert (shown.status_code, shown.headers["Content-Type"], shown.content) == (200, "image/png", photo)
+    is_problem(other_street.get(f"{path}/photos/{key}"), 404)  # not theirs: as if there were none
+    is_problem(secretary.get(f"{path}/photos/{'0' * 64}"), 404)  # not this whistle's photo
     feedback = resident.post(
         suite.base_url + f"{path}/feedback", json={"satisfaction": "satisfied"}, headers=_key(), timeout=30
     )

@@ -8,10 +8,12 @@ UPDATE, and hands each fact the domain recorded to the unit of work as an event 
 from __future__ import annotations
 
 import uuid
+from base64 import b64encode
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kit.blobs import BlobStore, decode_photo, sniff_image
 from kit.clock import isoformat_z, local_date
 from kit.context import CallerContext
 from kit.errors import ServiceError
@@ -26,6 +28,7 @@ from whistle.domain.duplicates import Point
 from whistle.domain.errors import NotAllowed, NotRaiser, PlaceNotFound, WhistleError, WhistleNotFound
 from whistle.domain.lifecycle import Fact, Source, Whistle
 from whistle.domain.roles import check_may
+from whistle.schemas.whistles import PHOTO_BYTES
 
 SCAN_BATCH = 200
 
@@ -93,6 +96,7 @@ def whistle_read(w: Whistle, title: str | None, updated_at: datetime) -> dict[st
         "round": w.round,
         "result": w.result,
         "evidence": list(w.evidence),
+        "photos": list(w.photos),
         "satisfaction": None if w.satisfaction is None else str(w.satisfaction),
         "rating": w.rating,
         "reopens": w.reopens,
@@ -258,11 +262,22 @@ def send_back(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[s
     )
 
 
-def handle(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def handle(
+    uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any], blobs: BlobStore | None = None
+) -> dict[str, Any]:
+    """The lead hands in the result, its evidence and photos. Each photo must really be a JPEG, PNG or WebP; it
+    is stored (content-addressed, so a retry stores nothing twice) before the change commits: a refused change
+    leaves at most an unreferenced blob, never a whistle pointing at a missing one."""
     department = _department(ctx)
+    photos = [
+        decode_photo(p, max_bytes=PHOTO_BYTES, field=f"photos[{i}]") for i, p in enumerate(data.get("photos") or ())
+    ]
+    if photos and blobs is None:
+        raise ServiceError("unavailable", "BLOBS_UNAVAILABLE", "photos cannot be stored here")
+    keys = [blobs.put(body, content_type).key for body, content_type in photos] if blobs else []
 
     def move(w: Whistle, now: datetime) -> list[Fact]:
-        return w.handle(department, result=data["result"], at=now, evidence=data.get("evidence") or ())
+        return w.handle(department, result=data["result"], at=now, evidence=data.get("evidence") or (), photos=keys)
 
     return _change(uow, ctx, whistle_id, "handle", move)
 
@@ -295,6 +310,19 @@ def reopen(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str,
 
 
 # -- queries -------------------------------------------------------------------------------------------
+def get_photo(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, key: str, blobs: BlobStore) -> dict[str, Any]:
+    """One photo of a whistle the caller may read; any other key (or whistle) is not found, as a missing one."""
+    found = WhistleRepository(uow.session).get(whistle_id, ctx) if is_uuid(whistle_id) else None
+    if found is None or key not in found[0].photos:
+        raise WhistleNotFound("photo not found")
+    body = blobs.get(key)
+    return {
+        "key": key,
+        "content_type": sniff_image(body) or "application/octet-stream",
+        "data": b64encode(body).decode(),
+    }
+
+
 def get_whistle(uow: UnitOfWork, ctx: CallerContext, whistle_id: str) -> dict[str, Any]:
     found = WhistleRepository(uow.session).get(whistle_id, ctx) if is_uuid(whistle_id) else None
     if found is None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
 
+from kit.blobs import blob_store, check_key
 from kit.context import CallerContext
 from kit.entrypoints import ConfiguredTimer, rpc
 from kit.logs import get_logger
@@ -95,7 +96,18 @@ class WhistleRpc:
     def handle(
         self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]:
-        return self._move(ctx, "handle", WhistleHandle(), whistle_id, payload, idempotency_key, whistles.handle)
+        blobs = blob_store(self.storage.settings)
+
+        def handle(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+            return whistles.handle(uow, ctx, whistle_id, data, blobs)
+
+        return self._move(ctx, "handle", WhistleHandle(), whistle_id, payload, idempotency_key, handle)
+
+    @rpc
+    def get_photo(self, ctx: CallerContext, whistle_id: str, key: str) -> dict[str, Any]:
+        check_key(key)
+        with self.storage.read(ctx) as uow:
+            return whistles.get_photo(uow, ctx, whistle_id, key, blob_store(self.storage.settings))
 
     @rpc
     def give_feedback(

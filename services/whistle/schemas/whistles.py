@@ -87,9 +87,29 @@ class WhistleSendBack(Strict):
     reason = Text(1000, min_length=1, required=True, metadata={"description": "why it is not this department's job"})
 
 
+MAX_PHOTOS = 3
+PHOTO_BYTES = 2 * 1024 * 1024  # one photo, decoded
+PHOTO_B64 = 4 * ((PHOTO_BYTES + 2) // 3)  # its base64 length
+BLOB_KEY = validate.Regexp(r"^[0-9a-f]{64}$")
+
+
 class WhistleHandle(Strict):
     result = Text(4000, min_length=1, required=True)
     evidence = fields.List(Line(500), validate=validate.Length(max=20), load_default=list)
+    photos = fields.List(
+        fields.String(validate=validate.Length(min=1, max=PHOTO_B64)),
+        validate=validate.Length(max=MAX_PHOTOS),
+        load_default=list,
+        metadata={"description": f"up to {MAX_PHOTOS} JPEG, PNG or WebP photos, base64 (no data: prefix), 2 MiB each"},
+    )
+
+
+class PhotoFile(Schema):
+    """One photo of a whistle's result, as the RPC answers it (the gateway answers the bytes)."""
+
+    key = fields.String(required=True)
+    content_type = fields.String(required=True)
+    data = fields.String(required=True, metadata={"description": "base64"})
 
 
 class WhistleFeedback(Strict):
@@ -166,6 +186,9 @@ class WhistleRead(Schema):
     round = fields.Integer(required=True)
     result = fields.String(allow_none=True)
     evidence = fields.List(fields.String(), required=True)
+    photos = fields.List(
+        fields.String(), required=True, metadata={"description": "keys of the result's photos: GET .../photos/{key}"}
+    )
     satisfaction = fields.String(allow_none=True, validate=validate.OneOf(SATISFACTIONS))
     rating = fields.Integer(allow_none=True)
     reopens = fields.Integer(required=True)

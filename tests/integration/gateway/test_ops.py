@@ -83,6 +83,7 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
     ("/api/v1/whistles", "get"),
     ("/api/v1/whistles", "post"),
     ("/api/v1/whistles/{whistle_id}", "get"),
+    ("/api/v1/whistles/{whistle_id}/photos/{key}", "get"),
     *(
         (f"/api/v1/whistles/{{whistle_id}}/{action}", "post")
         for action in (

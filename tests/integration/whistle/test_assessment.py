@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from kit.context import CallerContext
+from kit.errors import ServiceError
 from kit.orm import OutboxRow
+from kit.testing import wait_for
 from kit.uow import UnitOfWork
-from tests.integration.whistle.conftest import ctx, desk
+from tests.integration.whistle.conftest import ctx, desk, key
 from tests.integration.whistle.test_history import act, as_ctx
 from tests.integration.whistle.test_use_cases import Env, env  # noqa: F401 - the use-case environment fixture
 from whistle.adapters.orm.assessment import MonthlyFiguresRow
@@ -168,3 +170,36 @@ def test_two_closers_at_once_close_the_month_once(town):
     second.join(timeout=10)
     assert outcome == [[]]
     assert len(published(town)) == 4
+
+
+def test_the_figures_over_rpc_and_a_restart_after_the_month_closes_it(events, rpc, start_whistle, clock):
+    admin, secretary = ctx("district_admin", "/gd/"), ctx("community_secretary", "/gd/wujing/c01/")
+    wid = rpc.create_whistle(secretary, {"description": "河边暗管排污", "situation_code": "sewage_outfall"}, key())[
+        "id"
+    ]
+    rpc.blow(secretary, wid, {}, key())
+    rpc.report_in(desk("water"), wid, {}, key())
+    live = rpc.whistle_stats(admin, {"month": "2026-03"})
+    assert live["final"] is False and [(i["key"], i["rank"]) for i in live["items"]] == [("water", 1), ("ecoenv", 2)]
+    assert [i["key"] for i in rpc.whistle_stats(desk("water"), {"month": "2026-03"})["items"]] == ["water"]
+    for query in ({"month": "1899-12"}, {"month": "2026-13"}, {"month": "2026-03", "group_by": "community"}, {}):
+        with pytest.raises(ServiceError) as raised:
+            rpc.whistle_stats(admin, query)
+        assert raised.value.code == "VALIDATION_FAILED"
+    with pytest.raises(ServiceError) as raised:
+        rpc.whistle_stats(ctx("resident", "/gd/wujing/c01/"), {"month": "2026-03", "group_by": "street"})
+    assert raised.value.code == "WHISTLE_FORBIDDEN"
+
+    start_whistle.containers[0].kill()  # type: ignore[attr-defined]
+    clock.advance(APRIL - clock.now())
+    start_whistle()  # eager: the restarted service closes March at once
+
+    def assessed() -> list[str]:
+        return sorted(e["subject"] for e in events.drain() if e["type"] == assessment.EVENT)
+
+    wait_for(lambda: len(assessed()) >= 3, timeout=20, what="the month's events")
+    assert assessed() == [
+        "2026-03/department/ecoenv", "2026-03/department/water", "2026-03/street/wujing",
+    ]  # fmt: skip
+    closed = rpc.whistle_stats(admin, {"month": "2026-03", "group_by": "street"})
+    assert closed["final"] is True and closed["items"][0]["key"] == "wujing"

@@ -329,10 +329,11 @@ def test_the_documented_modules_are_the_catalogues():
 
 
 def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
-    """Every whistle event the service emits today, from the real use cases and the deadline scan."""
+    """Every whistle event the service emits today, from the real use cases, the deadline scan and the monthly
+    close."""
     from kit.demo_tree import departments
+    from whistle.app import assessment, whistles
     from whistle.app import departments as projection
-    from whistle.app import whistles
 
     url = f"sqlite:///{tmp_path / 'whistle.db'}"
     upgrade("whistle", url)
@@ -379,6 +380,8 @@ def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
     move(resident, whistles.give_feedback, {"satisfaction": "satisfied", "comment": "好"})
     move(secretary, whistles.assess, {"rating": 5, "comment": ""})
     move(secretary, whistles.close)
+    clock.advance(timedelta(days=30))  # March has ended in Asia/Shanghai: the month closes
+    assert run(system, assessment.close_months) == ["2026-03"]
     with db.session(write=False) as session:
         bodies = [
             json.loads(b)

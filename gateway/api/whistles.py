@@ -18,6 +18,7 @@ from gateway.auth import EVERY_ROLE, allow
 from gateway.bodies import accepts
 from gateway.headers import idempotency_key
 from gateway.modules import belongs_to
+from whistle.schemas.assessment import WhistleStatsQuery, WhistleStatsRead
 from whistle.schemas.catalogue import (
     CataloguePublish,
     CatalogueVersionRead,
@@ -25,6 +26,7 @@ from whistle.schemas.catalogue import (
     SituationFilter,
     SituationList,
 )
+from whistle.schemas.history import HistoryRead, HistoryVerification
 from whistle.schemas.whistles import (
     ACTION_ROLES,
     WhistleAssess,
@@ -96,6 +98,16 @@ def publish_catalogue(body: dict[str, Any]) -> Any:
 def get_catalogue_version(version: int) -> Any:
     """One catalogue version, whole"""
     return _whistle("catalogue_version", version)
+
+
+@catalogue_blp.route("/whistle-stats", methods=["GET"])
+@allow(catalogue_blp, "district_admin", "street_secretary", "department")
+@catalogue_blp.arguments(WhistleStatsQuery, location="query", unknown=RAISE)
+@catalogue_blp.response(200, WhistleStatsRead)
+def whistle_stats(query: dict[str, Any]) -> Any:
+    """一哨一考核: a month's figures and ranking per department or per street (a street secretary their street's,
+    a department its own row); final once the month is closed, live before"""
+    return _whistle("whistle_stats", WhistleStatsQuery().dump(query))
 
 
 @blp.route("", methods=["GET"])
@@ -225,3 +237,19 @@ def close(body: dict[str, Any], whistle_id: UUID) -> Any:
 def reopen(body: dict[str, Any], whistle_id: UUID) -> Any:
     """Reopen when the raiser is not satisfied (a bounded number of times), with the reason"""
     return _action("reopen", WhistleReopen(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/history", methods=["GET"])
+@allow(blp, *EVERY_ROLE)
+@blp.response(200, HistoryRead)
+def get_history(whistle_id: UUID) -> Any:
+    """吹哨全留痕: every change of the whistle in order, each entry chained to the one before by its hash"""
+    return _whistle("whistle_history", str(whistle_id))
+
+
+@blp.route("/<uuid:whistle_id>/history/verify", methods=["GET"])
+@allow(blp, *EVERY_ROLE)
+@blp.response(200, HistoryVerification)
+def verify_history(whistle_id: UUID) -> Any:
+    """Recompute the whistle's hash chain: sound, or the first entry that was changed, removed or cut"""
+    return _whistle("verify_whistle_history", str(whistle_id))

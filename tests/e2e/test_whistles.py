@@ -5,10 +5,13 @@ the way."""
 
 import base64
 import uuid
+from datetime import UTC, datetime
 
 import requests
 
+from kit.clock import local_month
 from kit.harness import wait_for
+from kit.testing import tamper_with_audit_entry
 from organization.demo.__main__ import node_id
 from tests.e2e.test_orgs import is_problem
 
@@ -105,6 +108,27 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
         "satisfied",
         5,
     )
+
+    history = secretary.get(f"{path}/history").json()["entries"]
+    assert [e["action"] for e in history] == [
+        *("whistle.collected", "whistle.blown", "whistle.reported_in", "whistle.reported_in"),
+        *("whistle.handled", "whistle.feedback_given", "whistle.assessed", "whistle.closed"),
+    ]
+    assert [e["seq"] for e in history] == list(range(1, 9))
+    sound = resident.get(suite.base_url + f"{path}/history/verify", timeout=30).json()
+    assert (sound["sound"], sound["entries"], sound["first_broken_seq"]) == (True, 8, None)
+    is_problem(other_street.get(f"{path}/history"), 404)
+
+    month = {"month": local_month(datetime.now(UTC))}
+    figures = as_user("ecoenv.desk").get("/api/v1/whistle-stats", params=month).json()["items"]
+    assert [(f["key"], f["summonses"] >= 1, f["answered"] >= 1) for f in figures] == [("ecoenv", True, True)]
+    district = as_user("district.admin").get("/api/v1/whistle-stats", params=month).json()["items"]
+    assert {"ecoenv", "water"} <= {f["key"] for f in district}
+
+    # Someone with the database drops the triggers and rewrites the department's report-in: /verify names it.
+    tamper_with_audit_entry(suite.env["WHISTLE_DATABASE_URL"], "whistle", whistle["id"], 3, data='{"forged": true}')
+    broken = secretary.get(f"{path}/history/verify").json()
+    assert (broken["sound"], broken["first_broken_seq"], broken["reason"]) == (False, 3, "hash")
 
     mine = resident.get(url, timeout=30).json()["items"]
     assert [w["id"] for w in mine] == [whistle["id"]]  # a resident sees what they raised, nothing else

@@ -84,6 +84,9 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
     ("/api/v1/whistles", "post"),
     ("/api/v1/whistles/{whistle_id}", "get"),
     ("/api/v1/whistles/{whistle_id}/photos/{key}", "get"),
+    ("/api/v1/whistles/{whistle_id}/history", "get"),
+    ("/api/v1/whistles/{whistle_id}/history/verify", "get"),
+    ("/api/v1/whistle-stats", "get"),
     *(
         (f"/api/v1/whistles/{{whistle_id}}/{action}", "post")
         for action in (

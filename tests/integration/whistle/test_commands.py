@@ -21,7 +21,7 @@ from kit.clock import isoformat_z
 from kit.config import repo_root
 from kit.db import Database
 from kit.departments import system_permissions
-from kit.orm import OutboxRow
+from kit.orm import AuditEntry, OutboxRow
 from kit.testing import broker_user, queue_depth, wait_for
 from tests.contract.asyncapi import validate_event
 from tests.integration.whistle.conftest import START, ctx, desk, key
@@ -108,6 +108,18 @@ def count(db_url: str, event_type: str, exchange: str = "whistle.events") -> int
         db.dispose()
 
 
+def audited(db_url: str, wid: str, action: str) -> list[tuple[str | None, str, str]]:
+    db = Database(db_url)
+    try:
+        with db.session(write=False) as session:
+            query = select(AuditEntry.actor_account_id, AuditEntry.actor_role, AuditEntry.data).where(
+                AuditEntry.subject_id == wid, AuditEntry.action == action
+            )
+            return [tuple(row) for row in session.execute(query)]
+    finally:
+        db.dispose()
+
+
 def stage(rpc, wid: str, code: str) -> str:
     whistle = rpc.get_whistle(SYSTEM, wid)
     return next(d["stage"] for d in whistle["departments"] if d["code"] == code)
@@ -149,8 +161,10 @@ def test_a_departments_system_reports_in_over_the_broker_once_and_hears_it_was_a
     wait_for(lambda: count(whistle_db, "whistle.reported_in") == 1)
     assert count(whistle_db, "department_command.accepted") == 1
     assert count(whistle_db, "department_command.accepted", exchange="departments") == 1  # water's copy only
-    history = rpc.get_whistle(SYSTEM, wid)
-    assert history["updated_at"] == whistle["updated_at"]
+    [(actor, role, data)] = audited(whistle_db, wid, "department_command.accepted")
+    assert (actor, role) == ("water.system", "department")  # the system, never a person's account
+    assert json.loads(data)["data"] == {"whistle_id": wid, "note": "已派人"}
+    assert [a[:2] for a in audited(whistle_db, wid, "whistle.reported_in")] == [("water.system", "department")]
 
     # An extension request names the instant it needs; the resolution clock's request is pending.
     due = next(d["resolution_due"] for d in whistle["departments"] if d["code"] == "water")

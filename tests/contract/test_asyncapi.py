@@ -369,6 +369,8 @@ def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
     clock.advance(timedelta(hours=2))
     run(system, whistles.scan_deadlines)  # overdue, escalated
     move(desk("water"), whistles.report_in)
+    asked = {"requested_due_at": clock.now() + timedelta(days=10), "reason": "等配件"}
+    move(desk("water"), whistles.request_extension, asked)
     move(desk("ecoenv"), whistles.send_back, {"reason": "属水务管网"})
     move(secretary, whistles.redispatch, {"lead": "water", "assisting": [], "reason": "改派"})
     move(desk("water"), whistles.handle, {"result": "已封堵", "evidence": []})

@@ -282,6 +282,17 @@ def handle(
     return _change(uow, ctx, whistle_id, "handle", move)
 
 
+def request_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A department asks for more time, as the instant it needs (`requested_due_at`); a secretary decides."""
+    department = _department(ctx)
+
+    def move(w: Whistle, now: datetime) -> list[Fact]:
+        until = data["requested_due_at"]
+        return w.request_extension_until(department, until, calendar(), reason=data["reason"], at=now)
+
+    return _change(uow, ctx, whistle_id, "request_extension", move)
+
+
 def give_feedback(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """The raiser says how satisfied; a secretary records it for a whistle no account raised (a patrol's)."""
 

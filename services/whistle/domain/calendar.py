@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from whistle.domain.errors import InvalidTransition, LimitInvalid
+from whistle.domain.errors import InvalidTransition, LimitInvalid, WhistleError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REMINDER_PERCENTS = (50, 80)
@@ -123,3 +123,16 @@ class Deadline:
 
     def extended(self, limit: Limit) -> Deadline:
         return replace(self, extensions=(*self.extensions, limit))
+
+    def extension_until(self, until: datetime, cal: HolidayCalendar) -> Limit:
+        """The extension that moves the due instant to `until` or at most an hour past it: whole calendar hours,
+        since a department's system asks for an instant, while an extension is a limit added on top."""
+        due = self.due_at(cal)
+        if due is None:
+            raise InvalidTransition("the clock is paused: it has no due instant to extend")
+        if until <= due:
+            raise WhistleError(
+                "the requested due instant is not after the current one",
+                {"requested_due_at": [f"after {due.isoformat()}"]},
+            )
+        return Limit(-(-(until - due) // timedelta(hours=1)), Unit.HOURS)

@@ -358,6 +358,17 @@ class Whistle:
         data = {"department": department, "limit": _limit_data(limit), "reason": reason}
         return [self._fact("whistle.extension_requested", at, data, (department,))]
 
+    def request_extension_until(
+        self, department: str, until: datetime, cal: HolidayCalendar, *, reason: str, at: datetime
+    ) -> list[Fact]:
+        """An extension asked as the instant the department needs (what its own system knows): the whole hours
+        from the resolution's due instant to it, after the same checks, in the same order, as a limit asked."""
+        self._target(A.REQUEST_EXTENSION)
+        assignment = self._assignment(department)
+        _stage(assignment, A.REQUEST_EXTENSION)
+        limit = assignment.resolution.extension_until(until, cal)
+        return self.request_extension(department, limit=limit, reason=reason, at=at)
+
     def approve_extension(self, department: str, cal: HolidayCalendar, *, at: datetime) -> list[Fact]:
         """The resolution deadline moves by the requested limit; the new deadline's reminders and overdue are
         announced afresh where they now lie ahead."""

@@ -11,6 +11,8 @@ from whistle.app import catalogue, departments
 from whistle.schemas.catalogue import CataloguePublish, SituationFilter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kit.dependencies import Work
 
 
@@ -48,10 +50,12 @@ class CatalogueRpc:
 
 
 class DepartmentEvents:
-    """organization's `org.*` events about the `departments` root's children."""
+    """organization's `org.*` events about the `departments` root's children; a department learnt of gets its
+    queue (`department_queues`, the service's `DepartmentQueues`)."""
 
     if TYPE_CHECKING:
         storage: Work
+        department_queues: Callable[[list[str]], list[str]]
 
     def _apply(self, event: dict[str, Any], fn: Any) -> None:
         with self.storage.unit(CallerContext.system(event.get("correlationid"))) as uow:
@@ -60,7 +64,7 @@ class DepartmentEvents:
 
     @handle_event("organization", "org.created")
     def on_organization_org_created(self, event: dict[str, Any]) -> None:
-        self._apply(event, departments.on_org_created)
+        self._apply(event, lambda uow, e: departments.on_org_created(uow, e, self.department_queues))
 
     @handle_event("organization", "org.renamed")
     def on_organization_org_renamed(self, event: dict[str, Any]) -> None:
@@ -68,7 +72,7 @@ class DepartmentEvents:
 
     @handle_event("organization", "org.moved")
     def on_organization_org_moved(self, event: dict[str, Any]) -> None:
-        self._apply(event, departments.on_org_moved)
+        self._apply(event, lambda uow, e: departments.on_org_moved(uow, e, self.department_queues))
 
     @handle_event("organization", "org.closed")
     def on_organization_org_closed(self, event: dict[str, Any]) -> None:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from kit.dependencies import EventSource, Observability, Storage, Work
 from whistle.adapters.gauges import Gauges
 from whistle.rpc.catalogue import CatalogueRpc, DepartmentEvents
+from whistle.rpc.notifications import NotificationEvents
 from whistle.rpc.whistles import WhistleRpc
 
 
-class WhistleService(EventSource, CatalogueRpc, DepartmentEvents, WhistleRpc):
+class WhistleService(EventSource, CatalogueRpc, DepartmentEvents, WhistleRpc, NotificationEvents):
     name = "whistle"
     if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider
         storage: Work

@@ -1,7 +1,8 @@
 """Reminders and escalations reach people: the whistle service on real RabbitMQ and real databases, its
 channels pointed at servers the test starts (an SMTP server; an HTTP server playing the departments' group
 robots and an SMS gateway), the shipped routing data, a fixed clock advanced. A failing SMS gateway is retried
-until it answers, the delivery log shows the attempts, and nothing goes out twice."""
+until it answers (or the event parked in the DLQ, and replayed), the delivery log shows the attempts, and
+nothing goes out twice."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from kit.dlq import list_dead_letters, replay_dead_letters
 from kit.errors import ServiceError
 from kit.testing import Mailbox, wait_for
 from tests.integration.whistle.conftest import ctx, key
@@ -86,8 +88,9 @@ def gateways() -> Iterator[tuple[Gateways, str]]:
 
 
 @pytest.fixture
-def whistle_env(smtp_server: Mailbox, gateways: tuple[Gateways, str]) -> dict[str, str]:
-    """The whistle containers' channels point at this test's servers; the routing is the shipped one."""
+def whistle_env(request: pytest.FixtureRequest, smtp_server: Mailbox, gateways: tuple[Gateways, str]) -> dict[str, str]:
+    """The whistle containers' channels point at this test's servers; the routing is the shipped one (a test
+    may add settings: `parametrize("whistle_env", [{...}], indirect=True)`)."""
     _, base = gateways
     return {
         "NOTIFY_SMTP_HOST": smtp_server.host,
@@ -99,6 +102,7 @@ def whistle_env(smtp_server: Mailbox, gateways: tuple[Gateways, str]) -> dict[st
         "NOTIFY_TIMEOUT": "5",
         "HANDLER_BACKOFF_MS": "200",  # retries come quickly ...
         "HANDLER_MAX_ATTEMPTS": "50",  # ... and do not reach the DLQ while the test holds the gateway down
+        **getattr(request, "param", {}),
     }
 
 
@@ -146,8 +150,13 @@ def test_the_desk_is_reminded_and_the_street_then_the_district_hear_of_the_escal
     assert mails(smtp_server)[1][1]["Subject"].startswith("【升级·区】")
     assert found.sms[2][0] == DISTRICT_PHONE
 
-    # every target once, each delivered at the first attempt, addresses masked in the log
-    log = deliveries(rpc)
+    # every target once, each delivered at the first attempt, addresses masked in the log (each row is written
+    # right after its server answered: wait for the last one)
+    def all_seven() -> list[dict[str, Any]] | None:
+        rows = deliveries(rpc)
+        return rows if len(rows) == 7 else None
+
+    log = wait_for(all_seven, timeout=20, what="the seven deliveries in the log")
     assert sorted((d["event_type"], d["channel"], d["address"], d["status"], d["attempts"]) for d in log) == [
         ("whistle.escalated", "email", "d***@gd.example", "sent", 1),
         ("whistle.escalated", "email", "s***@wujing.gd.example", "sent", 1),
@@ -182,6 +191,27 @@ def test_a_failing_sms_gateway_is_retried_until_it_answers_and_nothing_is_sent_t
     assert [robot for robot, _ in found.robot] == [POWER_ROBOT]
     [webhook] = deliveries(rpc, channel="webhook")
     assert (webhook["status"], webhook["attempts"]) == ("sent", 1)
+
+
+REMINDER_QUEUE = "whistle.on_whistle_whistle_reminded.shared"
+
+
+@pytest.mark.parametrize("whistle_env", [{"HANDLER_MAX_ATTEMPTS": "2"}], indirect=True)
+def test_a_reminder_that_cannot_go_out_is_parked_and_its_replay_sends_only_what_failed(rpc, clock, gateways, amqp_uri):
+    found, _ = gateways
+    found.sms_down = True
+    blow_emergency(rpc)
+    clock.advance(timedelta(minutes=31))
+    [letter] = wait_for(lambda: list_dead_letters(amqp_uri, REMINDER_QUEUE), timeout=20, what="the parked reminder")
+    assert letter.type == "whistle.reminded" and "DeliveryFailed" in letter.error and "HTTP 503" in letter.error
+    assert found.sms_refused == 2 and [robot for robot, _ in found.robot] == [POWER_ROBOT]
+
+    found.sms_down = False
+    assert replay_dead_letters(amqp_uri, REMINDER_QUEUE) == 1  # what ops do: python -m kit.dlq replay
+    wait_for(lambda: found.sms, timeout=20, what="the SMS after the replay")
+    [sms] = wait_for(lambda: deliveries(rpc, channel="sms", status="sent"), timeout=20, what="the log")
+    assert sms["attempts"] == 3
+    assert [robot for robot, _ in found.robot] == [POWER_ROBOT]  # the robot's message did not go out again
 
 
 def test_only_the_districts_admins_read_the_delivery_log(rpc):

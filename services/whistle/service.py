@@ -11,11 +11,19 @@ from whistle.rpc.assessment import AssessmentRpc
 from whistle.rpc.catalogue import CatalogueRpc, DepartmentEvents
 from whistle.rpc.commands import DepartmentCommandRpc
 from whistle.rpc.history import HistoryRpc
+from whistle.rpc.notifications import NotificationEvents
 from whistle.rpc.whistles import WhistleRpc
 
 
 class WhistleService(
-    EventSource, CatalogueRpc, DepartmentEvents, WhistleRpc, HistoryRpc, AssessmentRpc, DepartmentCommandRpc
+    EventSource,
+    CatalogueRpc,
+    DepartmentEvents,
+    WhistleRpc,
+    HistoryRpc,
+    AssessmentRpc,
+    DepartmentCommandRpc,
+    NotificationEvents,
 ):
     name = "whistle"
     if TYPE_CHECKING:  # nameko injects each worker's `Work` in place of the provider

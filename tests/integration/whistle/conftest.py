@@ -51,7 +51,13 @@ def org_service(container_factory, amqp_uri, demo_db):  # noqa: F811 - the impor
 
 
 @pytest.fixture
-def start_whistle(container_factory, amqp_uri, whistle_db, clock) -> Callable[[], Any]:
+def whistle_env() -> dict[str, str]:
+    """More settings for the whistle containers: a test module overrides this fixture (notifications do)."""
+    return {}
+
+
+@pytest.fixture
+def start_whistle(container_factory, amqp_uri, whistle_db, clock, whistle_env) -> Callable[[], Any]:
     """Start a whistle container on the test's database and clock (call again after a kill: a restart)."""
 
     class ClockedWhistleService(WhistleService):
@@ -63,6 +69,7 @@ def start_whistle(container_factory, amqp_uri, whistle_db, clock) -> Callable[[]
             "WHISTLE_DATABASE_URL": whistle_db,
             "METRICS_PORT": "0",
             "WHISTLE_DEADLINE_SCAN_SECONDS": SCAN_SECONDS,
+            **whistle_env,
         }
         container = container_factory(ClockedWhistleService, Settings.from_env("whistle", env))
         container.start()

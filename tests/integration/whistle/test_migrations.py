@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from kit.migrate import downgrade, upgrade
-from kit.orm import KitBase
+from kit.orm import DeliveryLogBase, KitBase
 from whistle.adapters.orm.base import Base
 
 
@@ -16,7 +16,12 @@ def test_migrations_match_the_models_and_load_the_catalogue(database_url):
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), [Base.metadata, KitBase.metadata]) == []
+            assert (
+                compare_metadata(
+                    MigrationContext.configure(conn), [Base.metadata, KitBase.metadata, DeliveryLogBase.metadata]
+                )
+                == []
+            )
             rows = conn.execute(text("SELECT version, effective_from FROM catalogue_versions")).all()
             assert [(v, str(day)) for v, day in rows] == [(1, "2025-01-01")]
         downgrade("whistle", database_url, "base")

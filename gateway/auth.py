@@ -145,10 +145,36 @@ def current() -> Auth:
     return auth
 
 
+# blueprint name -> the parameter that may carry the access token instead of the Authorization header
+API_KEY_PARAMETER: dict[str, str] = {}
+
+
+def token_also_in(blp: Blueprint, parameter: str) -> Blueprint:
+    """Let the routes of `blp` take the access token as a query or body parameter when no Authorization header
+    is sent (Open311's `api_key`: its clients know no other way). The header wins when both are sent."""
+    API_KEY_PARAMETER[blp.name] = parameter
+    return blp
+
+
+def _parameter_token() -> str | None:
+    parameter = API_KEY_PARAMETER.get(request.blueprint or "")
+    if parameter is None:
+        return None
+    value = request.args.get(parameter)
+    if value is None and request.mimetype == "application/x-www-form-urlencoded":
+        value = request.form.get(parameter)  # the body's size was checked before anything reads it
+    elif value is None and request.is_json:
+        body = request.get_json(silent=True)
+        value = body.get(parameter) if isinstance(body, dict) and isinstance(body.get(parameter), str) else None
+    return value
+
+
 def bearer_account_id() -> str:
     """The account id of this request's valid bearer token (checked once per request); 401 otherwise."""
     if "account_id" not in g:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if "Authorization" not in request.headers:
+            scheme, token = "bearer", _parameter_token() or ""
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("TOKEN_MISSING", "send an access token: Authorization: Bearer <token>")
         g.account_id, g.session_id = current().tokens.verify(token.strip())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -97,12 +98,20 @@ class JsonLogger(glogging.Logger):
             "http request",
             method=environ.get("REQUEST_METHOD"),
             path=environ.get("PATH_INFO"),
-            query=environ.get("QUERY_STRING") or None,
+            query=logged_query(environ.get("QUERY_STRING")),
             status=resp.status_code,
             duration_ms=round(request_time.total_seconds() * 1000, 1),
             remote_addr=environ.get("REMOTE_ADDR"),
             correlation_id=next((v for k, v in resp.headers if k.lower() == "x-correlation-id"), None),
         )
+
+
+# Open311 clients send their access token as `?api_key=`: it is a credential and stays out of the logs.
+_API_KEY_RE = re.compile(r"(?i)((?:^|&)api_key=)[^&]*")
+
+
+def logged_query(query: str | None) -> str | None:
+    return _API_KEY_RE.sub(r"\1[redacted]", query) if query else None
 
 
 logger_class = JsonLogger

@@ -45,7 +45,8 @@ def test_every_other_route_keeps_json_and_the_gateways_size(make_client, organiz
     assert not store.calls_of("create_org")
 
 
-def test_the_roster_upload_is_the_registered_multipart_route():
+def test_the_roster_upload_and_the_open311_post_are_the_registered_routes():
     assert {e: r.media_types for e, r in bodies.registered().items() if e != "body_probe.take_a_form"} == {
-        "members.import_members": frozenset({"application/json", "multipart/form-data"})
+        "members.import_members": frozenset({"application/json", "multipart/form-data"}),
+        "open311.create_request": frozenset({"application/json", "application/x-www-form-urlencoded"}),
     }

@@ -75,6 +75,12 @@ ROUTES |= {  # four lists, street modules, accounts' life cycle
     ("/api/v1/accounts/{account_id}/enable", "post"),
     ("/api/v1/accounts/{account_id}/reset-password", "post"),
 }
+ROUTES |= {  # Open311 GeoReport v2 over whistles (gateway/api/open311.py)
+    ("/open311/v2/services.json", "get"),
+    ("/open311/v2/requests.json", "get"),
+    ("/open311/v2/requests.json", "post"),
+    ("/open311/v2/requests/{service_request_id}.json", "get"),
+}
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 
 

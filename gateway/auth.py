@@ -5,6 +5,7 @@ permission (a role a route does not list gets 403 before any RPC)."""
 from __future__ import annotations
 
 import functools
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -145,27 +146,34 @@ def current() -> Auth:
     return auth
 
 
-# blueprint name -> the parameter that may carry the access token instead of the Authorization header
-API_KEY_PARAMETER: dict[str, str] = {}
+# Open311's name for the access token sent as a query or body parameter, and the blueprints that take it.
+API_KEY_NAME = "api_key"
+API_KEY_BLUEPRINTS: set[str] = set()
+_TOKEN_IN_QUERY = re.compile(rf"(?i)((?:^|&){API_KEY_NAME}=)[^&]*")
 
 
-def token_also_in(blp: Blueprint, parameter: str) -> Blueprint:
-    """Let the routes of `blp` take the access token as a query or body parameter when no Authorization header
-    is sent (Open311's `api_key`: its clients know no other way). The header wins when both are sent."""
-    API_KEY_PARAMETER[blp.name] = parameter
+def token_also_in(blp: Blueprint) -> Blueprint:
+    """Let the routes of `blp` take the access token as `api_key` (query, form or JSON body) when no
+    Authorization header is sent: Open311's clients know no other way. The header wins when both are sent."""
+    API_KEY_BLUEPRINTS.add(blp.name)
     return blp
 
 
+def loggable_query(query: str | None) -> str | None:
+    """A query string fit for a log line: a token sent as `api_key` is a credential, and is redacted."""
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", query) if query else None
+
+
 def _parameter_token() -> str | None:
-    parameter = API_KEY_PARAMETER.get(request.blueprint or "")
-    if parameter is None:
+    if request.blueprint not in API_KEY_BLUEPRINTS:
         return None
-    value = request.args.get(parameter)
+    value = request.args.get(API_KEY_NAME)
     if value is None and request.mimetype == "application/x-www-form-urlencoded":
-        value = request.form.get(parameter)  # the body's size was checked before anything reads it
+        value = request.form.get(API_KEY_NAME)  # the body's size was checked before anything reads it
     elif value is None and request.is_json:
         body = request.get_json(silent=True)
-        value = body.get(parameter) if isinstance(body, dict) and isinstance(body.get(parameter), str) else None
+        found = body.get(API_KEY_NAME) if isinstance(body, dict) else None
+        value = found if isinstance(found, str) else None
     return value
 
 

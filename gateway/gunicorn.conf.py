@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -94,24 +93,20 @@ class JsonLogger(glogging.Logger):
             log.propagate = True
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        # Here, not at the top: gateway.auth brings in the RPC client (and eventlet), which the master need not
+        # load; a worker, which logs requests, has loaded it with the app already.
+        from gateway.auth import loggable_query
+
         get_logger("gunicorn.access").info(
             "http request",
             method=environ.get("REQUEST_METHOD"),
             path=environ.get("PATH_INFO"),
-            query=logged_query(environ.get("QUERY_STRING")),
+            query=loggable_query(environ.get("QUERY_STRING")),  # no api_key token in a log
             status=resp.status_code,
             duration_ms=round(request_time.total_seconds() * 1000, 1),
             remote_addr=environ.get("REMOTE_ADDR"),
             correlation_id=next((v for k, v in resp.headers if k.lower() == "x-correlation-id"), None),
         )
-
-
-# Open311 clients send their access token as `?api_key=`: it is a credential and stays out of the logs.
-_API_KEY_RE = re.compile(r"(?i)((?:^|&)api_key=)[^&]*")
-
-
-def logged_query(query: str | None) -> str | None:
-    return _API_KEY_RE.sub(r"\1[redacted]", query) if query else None
 
 
 logger_class = JsonLogger

@@ -34,7 +34,6 @@ from whistle.schemas.whistles import CODE
 
 MODULE = "whistle"
 RAISERS = ("resident", "member")  # an api_key is a resident's (or member's) own access token
-API_KEY = "api_key"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 16 * 1024  # the longest description (4,000 characters of CJK in UTF-8, percent-encoded) fits
 MAX_REQUESTS = 1000  # GeoReport's usual cap on one answer
@@ -72,8 +71,7 @@ blp = token_also_in(
             description=" ".join((__doc__ or "").split("\n\n")),
         ),
         MODULE,
-    ),
-    API_KEY,
+    )
 )
 
 

@@ -2,6 +2,7 @@
 service, with nothing of the raiser in it, and a GeoReport POST as a create_whistle payload without contacts."""
 
 from gateway.api.open311 import RequestCreate, RequestRead, to_request, to_service, whistle_payload
+from gateway.auth import loggable_query
 
 SITUATIONS = {"sewage_outfall": "污水直排"}
 RAISER = {"raiser_account_id": "acc-1", "raiser_member_id": "mem-1"}
@@ -139,3 +140,10 @@ def test_a_post_outside_the_globe_or_with_attributes_is_refused():
         {"service_code": "x", "lat": "91", "long": "nan", "description": "d", "attribute[size]": "big"}
     )
     assert set(errors) == {"lat", "long", "attribute[size]"}
+
+
+def test_a_token_sent_as_api_key_never_reaches_a_log_line():
+    assert loggable_query("status=open&api_key=eyJ.secret.sig&x=1") == "status=open&api_key=[redacted]&x=1"
+    assert loggable_query("API_KEY=eyJ.secret") == "API_KEY=[redacted]"
+    assert loggable_query("my_api_key=kept") == "my_api_key=kept"  # another parameter
+    assert loggable_query("") is None and loggable_query(None) is None

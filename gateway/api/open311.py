@@ -11,7 +11,9 @@ Where it departs from GeoReport v2, on purpose (the suite's rules win):
 - the reporter's e-mail, phone, names, device and account id are taken and dropped: the whistle service has no
   place for them, and nothing of them is stored, logged or answered; `address_string`, `address_id` and
   `media_url` are dropped too (a whistle is placed by its point; photos are not in this slice);
-- a POST needs `lat` and `long` and a `description`, and answers 201 with a Location."""
+- a POST needs `lat` and `long` and a `description`, and answers 201 with a Location;
+- requests.json has no default 90-day window: it answers the caller's own requests, newest first, at most
+  1000, filtered by one `service_code`, `start_date`/`end_date` (any span) and `status`."""
 
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ from whistle.schemas.whistles import CODE
 MODULE = "whistle"
 RAISERS = ("resident", "member")  # an api_key is a resident's (or member's) own access token
 FORM = "application/x-www-form-urlencoded"
-MAX_FORM_BYTES = 16 * 1024  # the longest description (4,000 characters of CJK in UTF-8, percent-encoded) fits
+# The longest description, 4,000 CJK characters, is 36,000 bytes form-encoded (3 UTF-8 bytes, each as %XX),
+# and the other fields a few more: 64 KiB takes any valid form.
+MAX_FORM_BYTES = 64 * 1024
 MAX_REQUESTS = 1000  # GeoReport's usual cap on one answer
 PAGE = 100  # list_whistles' largest page
 MAX_IDS = 50
@@ -186,6 +190,10 @@ def to_service(situation: Mapping[str, Any], kind_names: Mapping[str, str]) -> d
     }
 
 
+def open_or_closed(state: str) -> str:
+    return "closed" if state in CLOSED_STATES else "open"
+
+
 def status_notes(whistle: Mapping[str, Any]) -> str:
     notes = STATE_NOTES.get(whistle["state"], str(whistle["state"]))
     lead = next((d for d in whistle.get("departments", ()) if d["code"] == whistle.get("lead")), None)
@@ -214,7 +222,7 @@ def to_request(whistle: Mapping[str, Any], situation_names: Mapping[str, str]) -
     lon, lat = location.get("coordinates") or (None, None)
     return {
         "service_request_id": whistle["id"],
-        "status": "closed" if whistle["state"] in CLOSED_STATES else "open",
+        "status": open_or_closed(whistle["state"]),
         "status_notes": status_notes(whistle),
         "service_name": situation_names.get(code, code) if code else None,
         "service_code": code,
@@ -289,7 +297,7 @@ def _listed(query: Mapping[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for _ in range(MAX_REQUESTS // PAGE):
         page = _whistle("list_whistles", rpc_query)
-        found += [w for w in page["items"] if ("closed" if w["state"] in CLOSED_STATES else "open") in statuses]
+        found += [w for w in page["items"] if open_or_closed(w["state"]) in statuses]
         if page["next_cursor"] is None or len(found) >= MAX_REQUESTS:
             break
         rpc_query["cursor"] = page["next_cursor"]

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import auth, bodies, inputs, limits, metrics, modules, rpc
-from gateway.api import accounts, four_lists, members, ops, tree, whistles
+from gateway.api import accounts, four_lists, members, open311, ops, tree, whistles
 from gateway.api import auth as auth_api
 from gateway.api import engagement as engagement_api
 from gateway.api import modules as modules_api
@@ -60,6 +60,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     api.register_blueprint(accounts.blp)
     for blueprint in whistles.BLUEPRINTS:  # the catalogue, and whistles with an action route per transition
         api.register_blueprint(blueprint)
+    api.register_blueprint(open311.blp)
     app.register_blueprint(ops.blp)
     limits.limiter.exempt(ops.blp)
     app.register_error_handler(ServiceError, service_error_response)

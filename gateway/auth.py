@@ -5,6 +5,7 @@ permission (a role a route does not list gets 403 before any RPC)."""
 from __future__ import annotations
 
 import functools
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -145,10 +146,43 @@ def current() -> Auth:
     return auth
 
 
+# Open311's name for the access token sent as a query or body parameter, and the blueprints that take it.
+API_KEY_NAME = "api_key"
+API_KEY_BLUEPRINTS: set[str] = set()
+_TOKEN_IN_QUERY = re.compile(rf"(?i)((?:^|&){API_KEY_NAME}=)[^&]*")
+
+
+def token_also_in(blp: Blueprint) -> Blueprint:
+    """Let the routes of `blp` take the access token as `api_key` (query, form or JSON body) when no
+    Authorization header is sent: Open311's clients know no other way. The header wins when both are sent."""
+    API_KEY_BLUEPRINTS.add(blp.name)
+    return blp
+
+
+def loggable_query(query: str | None) -> str | None:
+    """A query string fit for a log line: a token sent as `api_key` is a credential, and is redacted."""
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", query) if query else None
+
+
+def _parameter_token() -> str | None:
+    if request.blueprint not in API_KEY_BLUEPRINTS:
+        return None
+    value = request.args.get(API_KEY_NAME)
+    if value is None and request.mimetype == "application/x-www-form-urlencoded":
+        value = request.form.get(API_KEY_NAME)  # the body's size was checked before anything reads it
+    elif value is None and request.is_json:
+        body = request.get_json(silent=True)
+        found = body.get(API_KEY_NAME) if isinstance(body, dict) else None
+        value = found if isinstance(found, str) else None
+    return value
+
+
 def bearer_account_id() -> str:
     """The account id of this request's valid bearer token (checked once per request); 401 otherwise."""
     if "account_id" not in g:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if "Authorization" not in request.headers:
+            scheme, token = "bearer", _parameter_token() or ""
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("TOKEN_MISSING", "send an access token: Authorization: Bearer <token>")
         g.account_id, g.session_id = current().tokens.verify(token.strip())

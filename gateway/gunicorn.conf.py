@@ -93,11 +93,15 @@ class JsonLogger(glogging.Logger):
             log.propagate = True
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        # Here, not at the top: gateway.auth brings in the RPC client (and eventlet), which the master need not
+        # load; a worker, which logs requests, has loaded it with the app already.
+        from gateway.auth import loggable_query
+
         get_logger("gunicorn.access").info(
             "http request",
             method=environ.get("REQUEST_METHOD"),
             path=environ.get("PATH_INFO"),
-            query=environ.get("QUERY_STRING") or None,
+            query=loggable_query(environ.get("QUERY_STRING")),  # no api_key token in a log
             status=resp.status_code,
             duration_ms=round(request_time.total_seconds() * 1000, 1),
             remote_addr=environ.get("REMOTE_ADDR"),

@@ -45,8 +45,9 @@ def test_every_other_route_keeps_json_and_the_gateways_size(make_client, organiz
     assert not store.calls_of("create_org")
 
 
-def test_the_roster_upload_and_the_whistle_result_are_the_routes_with_rules_of_their_own():
-    assert {e: r for e, r in bodies.registered().items() if e != "body_probe.take_a_form"} == {
-        "members.import_members": bodies.Body(frozenset({"application/json", "multipart/form-data"})),
-        "whistles.handle": bodies.Body(frozenset({"application/json"}), 8 * 1024 * 1024),  # photos in base64
+def test_the_roster_upload_the_whistle_result_and_the_open311_post_are_the_routes_with_rules_of_their_own():
+    assert {e: r.media_types for e, r in bodies.registered().items() if e != "body_probe.take_a_form"} == {
+        "members.import_members": frozenset({"application/json", "multipart/form-data"}),
+        "whistles.handle": frozenset({"application/json"}),
+        "open311.create_request": frozenset({"application/json", "application/x-www-form-urlencoded"}),
     }

@@ -94,6 +94,10 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
             *("feedback", "assess", "close", "reopen"),
         )
     ),
+    ("/open311/v2/services.json", "get"),
+    ("/open311/v2/requests.json", "get"),
+    ("/open311/v2/requests.json", "post"),
+    ("/open311/v2/requests/{service_request_id}.json", "get"),
 }
 WRITERS = ["district_admin", "street_secretary", "community_secretary"]
 

@@ -22,6 +22,7 @@ from whistle.adapters.orm.whistles import WhistleRow
 from whistle.adapters.repositories.catalogue import DepartmentRepository
 from whistle.adapters.repositories.whistles import SECRETARY_ROLES, WhistleRepository, clock_rows
 from whistle.app.catalogue import calendar, version_in_effect
+from whistle.domain.calendar import Limit, Unit
 from whistle.domain.duplicates import Point
 from whistle.domain.errors import NotAllowed, NotRaiser, PlaceNotFound, WhistleError, WhistleNotFound
 from whistle.domain.lifecycle import Fact, Source, Whistle
@@ -186,9 +187,12 @@ def _street_of(org_path: str) -> str:
 
 
 # -- commands ------------------------------------------------------------------------------------------
-def create_whistle(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> dict[str, Any]:
+def create_whistle(
+    uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any], *, whistle_id: str | None = None
+) -> dict[str, Any]:
     """Collect a whistle. A resident or member raises one in their own community (their scope); a secretary
-    in a place within their scope (their own by default); the suite (patrol findings) anywhere it names."""
+    in a place within their scope (their own by default); the suite (patrol findings) anywhere it names.
+    `whistle_id` is the demo loader's (stable ids across loads, `kit.demo_tree.demo_uid`); callers leave it out."""
     check_may(ctx.role, "create")
     org_path = _place(ctx, data.get("org_path"))
     source = _source(ctx, data.get("source"))
@@ -197,7 +201,7 @@ def create_whistle(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) ->
     location = data.get("location")
     now = uow.clock.now()
     w, facts = Whistle.collect(
-        id=str(uuid.uuid4()),
+        id=whistle_id or str(uuid.uuid4()),
         street_code=_street_of(org_path),
         org_path=org_path,
         source=source,
@@ -292,6 +296,29 @@ def close(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, 
 
 def reopen(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return _change(uow, ctx, whistle_id, "reopen", lambda w, now: w.reopen(at=now, reason=data["reason"]))
+
+
+def request_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A department that reported in asks for more time to resolve (`limit` {amount, unit}, `reason`). No RPC
+    yet (docs/whistle-rpc.md): the demo loader is its first caller."""
+    department = _department(ctx)
+    limit = Limit(int(data["limit"]["amount"]), Unit(data["limit"]["unit"]))
+
+    def move(w: Whistle, now: datetime) -> list[Fact]:
+        return w.request_extension(department, limit=limit, reason=data["reason"], at=now)
+
+    return _change(uow, ctx, whistle_id, "request_extension", move)
+
+
+def approve_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A secretary grants `department` the time it asked for: its resolution deadline moves."""
+    return _change(
+        uow,
+        ctx,
+        whistle_id,
+        "approve_extension",
+        lambda w, now: w.approve_extension(data["department"], calendar(), at=now),
+    )
 
 
 # -- queries -------------------------------------------------------------------------------------------

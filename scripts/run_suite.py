@@ -73,10 +73,12 @@ def main() -> int:
     password = env["DEMO_PASSWORD"]
     gateway = f"http://{env.get('GATEWAY_HOST', '127.0.0.1')}:{env.get('GATEWAY_PORT', '8000')}"
 
-    loaded = subprocess.run([sys.executable, "-m", "organization.demo"], env=env, cwd=ROOT, check=False)
-    if loaded.returncode != 0:
-        print("error: loading the demo data failed (see above)", file=sys.stderr)
-        return loaded.returncode
+    # Organization first: whistle's demo names the nodes it made (kit.demo_tree), and each loads only once.
+    for demo in ("organization.demo", "whistle.demo"):
+        loaded = subprocess.run([sys.executable, "-m", demo], env=env, cwd=ROOT, check=False)
+        if loaded.returncode != 0:
+            print(f"error: loading the demo data ({demo}) failed (see above)", file=sys.stderr)
+            return loaded.returncode
     print(banner(gateway, password), flush=True)
 
     honcho = subprocess.Popen(

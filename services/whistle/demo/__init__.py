@@ -38,7 +38,7 @@ from whistle.app.catalogue import version_in_effect
 from whistle.app.departments import on_org_created
 from whistle.domain.catalogue import Kind, Situation
 
-__all__ = ["SIZES", "Loaded", "load", "state_counts"]
+__all__ = ["SIZES", "Loaded", "fill_departments", "load", "state_counts"]
 
 DEFAULT_SEED = 20250301
 SIZES = {"none": 0, "small": 400, "full": 8325, "all": 8325}  # DEMO_RECORDS; full is the source's year
@@ -289,7 +289,7 @@ class Life:
         return int(self.community.path.strip("/").split("/")[-1].removeprefix("c")) - 1
 
 
-def _fill_departments(uow: UnitOfWork) -> int:
+def fill_departments(uow: UnitOfWork) -> int:
     """The departments organization's demo makes, through the handler of its `org.created` events: their
     replay later (same ids, codes and names) finds the rows there and leaves them as they are."""
     units = departments()
@@ -342,7 +342,7 @@ def load(settings: Settings, *, size: str = "full", seed: int = DEFAULT_SEED, no
         if not known:
             clock.set(FOUNDED)
             with UnitOfWork(db, service="whistle", clock=clock, context=system) as uow:
-                result.departments = _fill_departments(uow)
+                result.departments = fill_departments(uow)
                 uow.commit()
         with UnitOfWork(db, service="whistle", clock=clock, context=system, write=False) as uow:
             clock.set(now)

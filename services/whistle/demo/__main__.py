@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from kit.config import Settings
-from whistle.demo import DEFAULT_SEED, SIZES, load, state_counts
+from whistle.demo import BATCH, DEFAULT_SEED, SIZES, load, state_counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,12 +25,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     seed = int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
     settings = Settings.from_env("whistle")
-    done = load(settings, size=size, seed=seed)
+
+    def progress(done: int, total: int) -> None:
+        if done % 1000 < BATCH or done == total:
+            print(f"whistle: {done} of {total} whistles lived", flush=True)
+
+    done = load(settings, size=size, seed=seed, progress=progress)
     if not done.loaded:
         print(f"whistle: demo data already loaded ({done.message}); nothing done")
         return 0
     print(
-        f"whistle: demo data loaded in {done.seconds:.1f}s ({done.whistles} whistles, {done.facts} facts, "
+        f"whistle: demo data loaded in {done.seconds:.1f}s ({done.cpu_seconds:.1f}s of CPU; {done.whistles} whistles, "
+        f"{done.facts} facts, "
         f"{done.departments} departments, seed {seed}, DEMO_RECORDS={size})"
     )
     counts = state_counts(settings.database_url)

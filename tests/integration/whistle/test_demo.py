@@ -11,13 +11,16 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from kit.audit import verify_subject_chain
+from kit.clock import FixedClock
 from kit.config import Settings, repo_root
+from kit.context import CallerContext
 from kit.db import Database
-from kit.demo_tree import demo_uid, streets
+from kit.demo_tree import demo_uid, departments, streets
 from kit.orm import AuditEntry, OutboxRow
-from kit.uow import verify_audit_chain
+from kit.uow import UnitOfWork, verify_audit_chain
 from whistle.adapters.orm.departments import DepartmentRow
 from whistle.adapters.orm.whistles import WhistleRow
+from whistle.app.departments import on_org_created
 from whistle.demo import SIZES, load, state_counts
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # noon in Kunming on organization's default demo day
@@ -56,6 +59,21 @@ def test_the_small_demo_is_a_plausible_year_whose_histories_verify_and_loads_onc
             assert NOW - timedelta(days=366) <= earliest.replace(tzinfo=UTC) < NOW - timedelta(days=300)
             assert latest.replace(tzinfo=UTC) <= NOW
             entries = session.scalar(select(func.count()).select_from(AuditEntry))
+    finally:
+        db.dispose()
+
+    # organization's replayed `org.created` of a department the demo made finds it there and leaves it so
+    water = next(d for d in departments() if d.code == "water")
+    event = {"time": "2019-03-01T00:00:00Z", "data": {"id": water.id, "org_path": water.org_path, "code": "water"}}
+    db = Database(url)
+    try:
+        with UnitOfWork(db, service="whistle", clock=FixedClock(NOW), context=CallerContext.system()) as uow:
+            on_org_created(uow, {**event, "data": {**event["data"], "name": water.name}})
+            uow.commit()
+        with db.session(write=False) as session:
+            rows = list(session.scalars(select(DepartmentRow)))
+            assert len(rows) == 13 and all(r.active for r in rows)
+            assert {(r.code, r.org_id, r.name) for r in rows} == {(d.code, d.id, d.name) for d in departments()}
     finally:
         db.dispose()
 

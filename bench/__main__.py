@@ -1,11 +1,11 @@
-"""Run every benchmark: `python -m bench [relay] [gateway] [roster_import]`."""
+"""Run every benchmark: `python -m bench [relay] [gateway] [roster_import] [whistle]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = ("relay", "gateway", "roster_import")
+BENCHES = ("relay", "gateway", "roster_import", "whistle")
 
 
 def main(argv: list[str]) -> int:

@@ -24,6 +24,7 @@ from whistle.adapters.orm.whistles import WhistleRow
 from whistle.adapters.repositories.catalogue import DepartmentRepository
 from whistle.adapters.repositories.whistles import SECRETARY_ROLES, WhistleRepository, clock_rows
 from whistle.app.catalogue import calendar, version_in_effect
+from whistle.domain.calendar import Limit, Unit
 from whistle.domain.duplicates import Point
 from whistle.domain.errors import NotAllowed, NotRaiser, PlaceNotFound, WhistleError, WhistleNotFound
 from whistle.domain.lifecycle import Fact, Source, Whistle
@@ -190,9 +191,12 @@ def _street_of(org_path: str) -> str:
 
 
 # -- commands ------------------------------------------------------------------------------------------
-def create_whistle(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) -> dict[str, Any]:
+def create_whistle(
+    uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any], *, whistle_id: str | None = None
+) -> dict[str, Any]:
     """Collect a whistle. A resident or member raises one in their own community (their scope); a secretary
-    in a place within their scope (their own by default); the suite (patrol findings) anywhere it names."""
+    in a place within their scope (their own by default); the suite (patrol findings) anywhere it names.
+    `whistle_id` is the demo loader's (stable ids across loads, `kit.demo_tree.demo_uid`); callers leave it out."""
     check_may(ctx.role, "create")
     org_path = _place(ctx, data.get("org_path"))
     source = _source(ctx, data.get("source"))
@@ -201,7 +205,7 @@ def create_whistle(uow: UnitOfWork, ctx: CallerContext, data: dict[str, Any]) ->
     location = data.get("location")
     now = uow.clock.now()
     w, facts = Whistle.collect(
-        id=str(uuid.uuid4()),
+        id=whistle_id or str(uuid.uuid4()),
         street_code=_street_of(org_path),
         org_path=org_path,
         source=source,
@@ -318,6 +322,29 @@ def close(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, 
 
 def reopen(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return _change(uow, ctx, whistle_id, "reopen", lambda w, now: w.reopen(at=now, reason=data["reason"]))
+
+
+def request_extension_by(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A department that reported in asks for a span more to resolve (`limit` {amount, unit}, `reason`); its
+    system asks for an instant instead (`request_extension`). The demo loader calls this one."""
+    department = _department(ctx)
+    limit = Limit(int(data["limit"]["amount"]), Unit(data["limit"]["unit"]))
+
+    def move(w: Whistle, now: datetime) -> list[Fact]:
+        return w.request_extension(department, limit=limit, reason=data["reason"], at=now)
+
+    return _change(uow, ctx, whistle_id, "request_extension", move)
+
+
+def approve_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A secretary grants `department` the time it asked for: its resolution deadline moves."""
+    return _change(
+        uow,
+        ctx,
+        whistle_id,
+        "approve_extension",
+        lambda w, now: w.approve_extension(data["department"], calendar(), at=now),
+    )
 
 
 # -- queries -------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ MAY: dict[str, frozenset[str]] = {
     "send_back": frozenset({"department"}),
     "handle": frozenset({"department"}),
     "request_extension": frozenset({"department"}),
+    "approve_extension": SECRETARIES | SYSTEM,
     # the raiser (checked against the whistle), or a secretary for a whistle nobody's account raised
     "give_feedback": SECRETARIES | RAISERS | SYSTEM,
     "publish_catalogue": frozenset({"district_admin"}) | SYSTEM,

@@ -1,6 +1,7 @@
 """Load the whistle demo data once: `python -m whistle.demo` (migrates first; a second run does nothing).
 
-`WHISTLE_DEMO_RECORDS` (else `DEMO_RECORDS`) says how many whistles: `full` (or `all`, the default: 8,325, the source's year), `small` (400,
+`WHISTLE_DEMO_RECORDS` (else `DEMO_RECORDS`) says how many whistles:
+`full` (or `all`, the default: 8,325, the source's year), `small` (400,
 for tests) or `none` (the departments projection only); `DEMO_SEED` the random seed. Prints the time it took
 and the whistles by state, kind and street.
 """

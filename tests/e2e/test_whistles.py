@@ -1,16 +1,21 @@
 """Whistles end to end (吹哨报到), over HTTP through the gateway with the services as processes: a resident of 吴井
-community raises a problem, the 吴井 community secretary blows it, the two summoned departments report in, the
-lead handles it, the resident is satisfied, the secretary assesses and closes it; scope and illegal moves on
+community raises a problem, the 吴井 community secretary blows it, the two summoned departments report in (the
+lead through the gateway, water's own system over RabbitMQ as its broker user), the lead handles it, the
+resident is satisfied, the secretary assesses and closes it; scope and illegal moves on
 the way."""
 
 import base64
+import importlib.util
+import json
 import uuid
 from datetime import UTC, datetime
 
 import requests
 
 from kit.clock import local_month
-from kit.harness import wait_for
+from kit.config import repo_root
+from kit.departments import system_permissions
+from kit.harness import broker_user, wait_for
 from kit.testing import tamper_with_audit_entry
 from organization.demo.__main__ import node_id
 from tests.e2e.test_orgs import is_problem
@@ -18,6 +23,18 @@ from tests.e2e.test_orgs import is_problem
 WUJING = "/gd/wujing/c01/"  # 吴井社区
 WHISTLES = "/api/v1/whistles"
 PNG = b"\x89PNG\r\n\x1a\n"  # what a PNG starts with: the service trusts the bytes, not a declared type
+
+
+def _example_client():
+    """examples/department_client.py, as a department's system runs it (it imports nothing of the suite)."""
+    spec = importlib.util.spec_from_file_location("department_client", repo_root() / "examples/department_client.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CLIENT = _example_client()
 
 
 def _key() -> dict[str, str]:
@@ -70,9 +87,34 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
     is_problem(secretary.post(f"{path}/close", json={}, headers=_key()), 409, "WHISTLE_INVALID_TRANSITION")
     assert secretary.get(path).json()["state"] == "blown"  # the illegal move changed nothing
 
-    for desk in ("ecoenv.desk", "water.desk"):
-        reported = as_user(desk).post(f"{path}/report-in", json={}, headers=_key())
-        assert reported.status_code == 200, reported.text
+    # The lead reports in through the gateway; water's own system over RabbitMQ, as its broker user.
+    reported = as_user("ecoenv.desk").post(f"{path}/report-in", json={}, headers=_key())
+    assert reported.status_code == 200, reported.text
+    with broker_user(suite.env["AMQP_URI"], "water.system", system_permissions("water")) as uri:
+        conn = CLIENT.connect(uri)
+        try:
+            channel = conn.channel()
+            command = CLIENT.command_envelope(
+                "report_in", department="water", whistle_id=whistle["id"], street="wujing", org_path=WUJING
+            )
+            CLIENT.publish_command(channel, command, user_id="water.system")
+
+            def stage(code: str) -> str:
+                return next(d["stage"] for d in secretary.get(path).json()["departments"] if d["code"] == code)
+
+            wait_for(lambda: stage("water") == "reported_in", timeout=30, what="water's system's report-in")
+            seen: list[dict] = []
+
+            def answered() -> bool:
+                while (message := channel.basic_get("department.water", no_ack=True)) is not None:
+                    seen.append(json.loads(message.body))
+                return any(e["type"] == "department_command.accepted" for e in seen)
+
+            wait_for(answered, timeout=30, what="the accepted answer in department.water")
+            blown_copy = [e for e in seen if e["type"] == "whistle.blown" and e["subject"] == whistle["id"]]
+            assert len(blown_copy) == 1  # the summons waited in water's queue until its system came to read it
+        finally:
+            conn.close()
     is_problem(as_user("housing.desk").post(f"{path}/report-in", json={}, headers=_key()), 404)  # not summoned
     is_problem(as_user("water.desk").post(f"{path}/handle", json={"result": "已处理"}, headers=_key()), 403)
 
@@ -112,11 +154,13 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
     history = secretary.get(f"{path}/history").json()["entries"]
     assert [e["action"] for e in history] == [
         *("whistle.collected", "whistle.blown", "whistle.reported_in", "whistle.reported_in"),
-        *("whistle.handled", "whistle.feedback_given", "whistle.assessed", "whistle.closed"),
+        *("department_command.accepted", "whistle.handled", "whistle.feedback_given", "whistle.assessed"),
+        "whistle.closed",
     ]
-    assert [e["seq"] for e in history] == list(range(1, 9))
+    assert history[3]["actor_account_id"] == "water.system"  # the command's sender, as the broker vouched
+    assert [e["seq"] for e in history] == list(range(1, 10))
     sound = resident.get(suite.base_url + f"{path}/history/verify", timeout=30).json()
-    assert (sound["sound"], sound["entries"], sound["first_broken_seq"]) == (True, 8, None)
+    assert (sound["sound"], sound["entries"], sound["first_broken_seq"]) == (True, 9, None)
     is_problem(other_street.get(f"{path}/history"), 404)
 
     month = {"month": local_month(datetime.now(UTC))}

@@ -18,7 +18,7 @@ from kit.orm import OutboxRow
 from kit.testing import wait_for
 from kit.uow import UnitOfWork
 from tests.integration.whistle.conftest import ctx, desk, key
-from tests.integration.whistle.test_history import act, as_ctx
+from tests.integration.whistle.test_history import act, as_ctx, live
 from tests.integration.whistle.test_use_cases import Env, env  # noqa: F401 - the use-case environment fixture
 from whistle.adapters.orm.assessment import MonthlyFiguresRow
 from whistle.app import assessment, whistles
@@ -41,20 +41,7 @@ def town(env: Env) -> Env:  # noqa: F811 - the imported fixture
 def march(town: Env) -> tuple[str, str]:
     """Two sewage outfalls in March: one in 吴井 handled in time and closed satisfied (ecoenv leads, water
     assists); one in 六甲 that water returns and ecoenv never answers."""
-    done = act(town, RESIDENT, lambda uow: whistles.create_whistle(uow, RESIDENT, {"description": "河边暗管排污"}))[
-        "id"
-    ]
-    steps = [
-        (SECRETARY, whistles.blow, {"situation_code": "sewage_outfall"}),
-        (as_ctx(desk("water")), whistles.report_in, {}),
-        (as_ctx(desk("ecoenv")), whistles.report_in, {}),
-        (as_ctx(desk("ecoenv")), whistles.handle, {"result": "已封堵", "evidence": []}),
-        (RESIDENT, whistles.give_feedback, {"satisfaction": "satisfied"}),
-        (SECRETARY, whistles.assess, {"rating": 5}),
-        (SECRETARY, whistles.close, {}),
-    ]
-    for caller, use_case, data in steps:
-        act(town, caller, lambda uow, c=caller, u=use_case, d=data: u(uow, c, done, d))
+    done = live(town, RESIDENT, SECRETARY)
     body = {"description": "沟渠排污", "org_path": "/gd/liujia/c01/", "source": "patrol"}
     late = town.run(lambda uow: whistles.create_whistle(uow, SYSTEM, body))["id"]
     town.run(lambda uow: whistles.blow(uow, SYSTEM, late, {"situation_code": "sewage_outfall"}))

@@ -50,19 +50,19 @@ def act(world: Env, caller: CallerContext, fn):
         return result
 
 
-def live(world: Env) -> str:
+def live(world: Env, resident: CallerContext = RESIDENT, secretary: CallerContext = SECRETARY) -> str:
     """A sewage outfall raised by a resident, from collection to close (ecoenv leads, water assists)."""
-    wid = act(world, RESIDENT, lambda uow: whistles.create_whistle(uow, RESIDENT, {"description": "河边暗管排污"}))[
+    wid = act(world, resident, lambda uow: whistles.create_whistle(uow, resident, {"description": "河边暗管排污"}))[
         "id"
     ]
     steps = [
-        (SECRETARY, whistles.blow, {"situation_code": "sewage_outfall"}),
+        (secretary, whistles.blow, {"situation_code": "sewage_outfall"}),
         (as_ctx(desk("water")), whistles.report_in, {}),
         (as_ctx(desk("ecoenv")), whistles.report_in, {}),
         (as_ctx(desk("ecoenv")), whistles.handle, {"result": "已封堵", "evidence": []}),
-        (RESIDENT, whistles.give_feedback, {"satisfaction": "satisfied"}),
-        (SECRETARY, whistles.assess, {"rating": 5}),
-        (SECRETARY, whistles.close, {}),
+        (resident, whistles.give_feedback, {"satisfaction": "satisfied"}),
+        (secretary, whistles.assess, {"rating": 5}),
+        (secretary, whistles.close, {}),
     ]
     for caller, use_case, data in steps:
         act(world, caller, lambda uow, c=caller, u=use_case, d=data: u(uow, c, wid, d))

@@ -33,14 +33,17 @@ from whistle.schemas.whistles import (
     WhistleBlow,
     WhistleClose,
     WhistleCreate,
+    WhistleExtensionDecision,
     WhistleFeedback,
     WhistleFilter,
     WhistleHandle,
     WhistlePage,
+    WhistlePause,
     WhistleRead,
     WhistleRedispatch,
     WhistleReopen,
     WhistleReportIn,
+    WhistleResume,
     WhistleSendBack,
 )
 
@@ -175,6 +178,42 @@ def send_back(body: dict[str, Any], whistle_id: UUID) -> Any:
 def redispatch(body: dict[str, Any], whistle_id: UUID) -> Any:
     """Summon other departments after a return or a reopen"""
     return _action("redispatch", WhistleRedispatch(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/approve-extension", methods=["POST"])
+@allow(blp, *ACTION_ROLES["approve_extension"])
+@blp.arguments(WhistleExtensionDecision)
+@blp.response(200, WhistleRead)
+def approve_extension(body: dict[str, Any], whistle_id: UUID) -> Any:
+    """Grant a department the extra time it asked for: its resolution deadline moves, reminders anew"""
+    return _action("approve_extension", WhistleExtensionDecision(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/refuse-extension", methods=["POST"])
+@allow(blp, *ACTION_ROLES["refuse_extension"])
+@blp.arguments(WhistleExtensionDecision)
+@blp.response(200, WhistleRead)
+def refuse_extension(body: dict[str, Any], whistle_id: UUID) -> Any:
+    """Refuse a department's request for more time: its deadline stands"""
+    return _action("refuse_extension", WhistleExtensionDecision(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/pause", methods=["POST"])
+@allow(blp, *ACTION_ROLES["pause"])
+@blp.arguments(WhistlePause)
+@blp.response(200, WhistleRead)
+def pause(body: dict[str, Any], whistle_id: UUID) -> Any:
+    """Wait on the resident: every summoned department's clocks stand still (the reason stays in the history)"""
+    return _action("pause", WhistlePause(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/resume", methods=["POST"])
+@allow(blp, *ACTION_ROLES["resume"])
+@blp.arguments(WhistleResume)
+@blp.response(200, WhistleRead)
+def resume(body: dict[str, Any], whistle_id: UUID) -> Any:
+    """The clocks run again, each due instant later by the pause's length"""
+    return _action("resume", WhistleResume(), whistle_id, body)
 
 
 @blp.route("/<uuid:whistle_id>/handle", methods=["POST"])

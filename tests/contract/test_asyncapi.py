@@ -371,6 +371,13 @@ def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
     move(desk("water"), whistles.report_in)
     asked = {"requested_due_at": clock.now() + timedelta(days=10), "reason": "等配件"}
     move(desk("water"), whistles.request_extension, asked)
+    move(secretary, whistles.approve_extension, {"department": "water"})
+    again = {"requested_due_at": clock.now() + timedelta(days=30), "reason": "再等配件"}
+    move(desk("water"), whistles.request_extension, again)
+    move(secretary, whistles.refuse_extension, {"department": "water", "reason": "时间够用"})
+    move(secretary, whistles.pause, {"reason": "等居民在家开门"})
+    clock.advance(timedelta(hours=3))
+    move(secretary, whistles.resume)
     move(desk("ecoenv"), whistles.send_back, {"reason": "属水务管网"})
     move(secretary, whistles.redispatch, {"lead": "water", "assisting": [], "reason": "改派"})
     move(desk("water"), whistles.handle, {"result": "已封堵", "evidence": []})

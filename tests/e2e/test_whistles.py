@@ -87,6 +87,14 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
     is_problem(secretary.post(f"{path}/close", json={}, headers=_key()), 409, "WHISTLE_INVALID_TRANSITION")
     assert secretary.get(path).json()["state"] == "blown"  # the illegal move changed nothing
 
+    paused = secretary.post(f"{path}/pause", json={"reason": "等居民在家开门"}, headers=_key())
+    assert paused.status_code == 200 and paused.json()["state"] == "paused", paused.text
+    assert {c["status"] for c in paused.json()["deadlines"]} == {"paused"}  # every clock stands still
+    resumed = secretary.post(f"{path}/resume", json={}, headers=_key())
+    assert resumed.status_code == 200 and resumed.json()["state"] == "blown", resumed.text
+    is_problem(secretary.post(f"{path}/resume", json={}, headers=_key()), 409, "WHISTLE_INVALID_TRANSITION")
+    is_problem(as_user("ecoenv.desk").post(f"{path}/pause", json={"reason": "x"}, headers=_key()), 403)
+
     # The lead reports in through the gateway; water's own system over RabbitMQ, as its broker user.
     reported = as_user("ecoenv.desk").post(f"{path}/report-in", json={}, headers=_key())
     assert reported.status_code == 200, reported.text
@@ -153,14 +161,15 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
 
     history = secretary.get(f"{path}/history").json()["entries"]
     assert [e["action"] for e in history] == [
-        *("whistle.collected", "whistle.blown", "whistle.reported_in", "whistle.reported_in"),
+        *("whistle.collected", "whistle.blown", "whistle.paused", "whistle.resumed"),
+        *("whistle.reported_in", "whistle.reported_in"),
         *("department_command.accepted", "whistle.handled", "whistle.feedback_given", "whistle.assessed"),
         "whistle.closed",
     ]
-    assert history[3]["actor_account_id"] == "water.system"  # the command's sender, as the broker vouched
-    assert [e["seq"] for e in history] == list(range(1, 10))
+    assert history[5]["actor_account_id"] == "water.system"  # the command's sender, as the broker vouched
+    assert [e["seq"] for e in history] == list(range(1, 12))
     sound = resident.get(suite.base_url + f"{path}/history/verify", timeout=30).json()
-    assert (sound["sound"], sound["entries"], sound["first_broken_seq"]) == (True, 9, None)
+    assert (sound["sound"], sound["entries"], sound["first_broken_seq"]) == (True, 11, None)
     is_problem(other_street.get(f"{path}/history"), 404)
 
     month = {"month": local_month(datetime.now(UTC))}
@@ -170,9 +179,9 @@ def test_a_residents_problem_goes_from_the_whistle_to_closed(suite, as_user):
     assert {"ecoenv", "water"} <= {f["key"] for f in district}
 
     # Someone with the database drops the triggers and rewrites the department's report-in: /verify names it.
-    tamper_with_audit_entry(suite.env["WHISTLE_DATABASE_URL"], "whistle", whistle["id"], 3, data='{"forged": true}')
+    tamper_with_audit_entry(suite.env["WHISTLE_DATABASE_URL"], "whistle", whistle["id"], 5, data='{"forged": true}')
     broken = secretary.get(f"{path}/history/verify").json()
-    assert (broken["sound"], broken["first_broken_seq"], broken["reason"]) == (False, 3, "hash")
+    assert (broken["sound"], broken["first_broken_seq"], broken["reason"]) == (False, 5, "hash")
 
     mine = resident.get(url, timeout=30).json()["items"]
     assert [w["id"] for w in mine] == [whistle["id"]]  # a resident sees what they raised, nothing else

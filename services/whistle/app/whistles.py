@@ -347,6 +347,27 @@ def approve_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data
     )
 
 
+def refuse_extension(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A secretary refuses `department` the time it asked for: its deadline stands."""
+    return _change(
+        uow,
+        ctx,
+        whistle_id,
+        "refuse_extension",
+        lambda w, now: w.refuse_extension(data["department"], at=now, reason=data.get("reason", "")),
+    )
+
+
+def pause(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Waiting on the resident (a visit, a document): every summoned department's clocks stand still."""
+    return _change(uow, ctx, whistle_id, "pause", lambda w, now: w.pause(at=now, reason=data["reason"]))
+
+
+def resume(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The clocks run again, each due instant later by the pause's length."""
+    return _change(uow, ctx, whistle_id, "resume", lambda w, now: w.resume(calendar(), at=now))
+
+
 # -- queries -------------------------------------------------------------------------------------------
 def get_photo(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, key: str, blobs: BlobStore) -> dict[str, Any]:
     """One photo of a whistle the caller may read; any other key (or whistle) is not found, as a missing one."""

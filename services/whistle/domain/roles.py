@@ -21,6 +21,9 @@ MAY: dict[str, frozenset[str]] = {
     "handle": frozenset({"department"}),
     "request_extension": frozenset({"department"}),
     "approve_extension": SECRETARIES | SYSTEM,
+    "refuse_extension": SECRETARIES | SYSTEM,
+    "pause": SECRETARIES | SYSTEM,  # waiting on the resident: every clock stands still
+    "resume": SECRETARIES | SYSTEM,
     # the raiser (checked against the whistle), or a secretary for a whistle nobody's account raised
     "give_feedback": SECRETARIES | RAISERS | SYSTEM,
     "publish_catalogue": frozenset({"district_admin"}) | SYSTEM,

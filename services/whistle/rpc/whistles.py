@@ -21,12 +21,15 @@ from whistle.schemas.whistles import (
     WhistleBlow,
     WhistleClose,
     WhistleCreate,
+    WhistleExtensionDecision,
     WhistleFeedback,
     WhistleFilter,
     WhistleHandle,
+    WhistlePause,
     WhistleRedispatch,
     WhistleReopen,
     WhistleReportIn,
+    WhistleResume,
     WhistleSendBack,
 )
 
@@ -134,6 +137,36 @@ class WhistleRpc:
         self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]:
         return self._move(ctx, "reopen", WhistleReopen(), whistle_id, payload, idempotency_key, whistles.reopen)
+
+    @rpc
+    def approve_extension(
+        self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        schema = WhistleExtensionDecision()
+        return self._move(
+            ctx, "approve_extension", schema, whistle_id, payload, idempotency_key, whistles.approve_extension
+        )
+
+    @rpc
+    def refuse_extension(
+        self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        schema = WhistleExtensionDecision()
+        return self._move(
+            ctx, "refuse_extension", schema, whistle_id, payload, idempotency_key, whistles.refuse_extension
+        )
+
+    @rpc
+    def pause(
+        self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        return self._move(ctx, "pause", WhistlePause(), whistle_id, payload, idempotency_key, whistles.pause)
+
+    @rpc
+    def resume(
+        self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        return self._move(ctx, "resume", WhistleResume(), whistle_id, payload, idempotency_key, whistles.resume)
 
     @rpc
     def get_whistle(self, ctx: CallerContext, whistle_id: str) -> dict[str, Any]:

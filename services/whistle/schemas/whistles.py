@@ -124,6 +124,21 @@ class WhistleAssess(Strict):
     comment = Text(1000, load_default="")
 
 
+class WhistleExtensionDecision(Strict):
+    department = fields.String(
+        validate=DEPARTMENT, required=True, metadata={"description": "the department whose request is decided"}
+    )
+    reason = Text(1000, load_default="", metadata={"description": "why (kept in the history)"})
+
+
+class WhistlePause(Strict):
+    reason = Text(1000, min_length=1, required=True, metadata={"description": "what the whistle waits on"})
+
+
+class WhistleResume(Strict):
+    """Resuming takes no body: each clock's due instant moves by the pause's length."""
+
+
 class WhistleClose(Strict):
     """Closing takes no body: timeliness and satisfaction come from the whistle."""
 

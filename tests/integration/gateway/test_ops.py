@@ -92,6 +92,7 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
         for action in (
             *("blow", "report-in", "send-back", "redispatch", "handle"),
             *("feedback", "assess", "close", "reopen"),
+            *("approve-extension", "refuse-extension", "pause", "resume"),
         )
     ),
     ("/open311/v2/services.json", "get"),

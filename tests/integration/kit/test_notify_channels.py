@@ -5,11 +5,10 @@ real database making a retry send only what failed."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,7 +32,7 @@ from kit.notify import (
     WebhookChannel,
 )
 from kit.orm import DeliveryLogBase, DeliveryRow
-from kit.testing import SMTP_TEST_LOGIN, free_port
+from kit.testing import SMTP_TEST_LOGIN, JsonHandler, free_port, local_http_server
 
 MESSAGE = Message("催办：吹哨 W-0001 已过 80% 时限", "吴井社区 排污口 · 水务局请于 2 小时内报到")
 SMS_KEY = "sms-api-key-1"
@@ -47,10 +46,7 @@ class Gateway:
 
 
 def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             url = urlsplit(self.path)
@@ -60,16 +56,16 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 if key == "slow":
                     time.sleep(2)
                 if key.startswith("good"):
-                    self._reply(200, {"errcode": 0, "errmsg": "ok"})
+                    self.reply(200, {"errcode": 0, "errmsg": "ok"})
                 else:  # WeCom's answer to an unknown key: HTTP 200 with an error code
-                    self._reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+                    self.reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
             elif url.path == "/sms/send":
                 if self.headers.get("Authorization") != f"Bearer {SMS_KEY}":
-                    self._reply(401, {"error": "bad key"})
+                    self.reply(401, {"error": "bad key"})
                 elif gateway.down:
-                    self._reply(503, {"error": "busy"})
+                    self.reply(503, {"error": "busy"})
                 else:
-                    self._reply(202, {"id": "m-1"})
+                    self.reply(202, {"id": "m-1"})
             elif url.path == "/html":  # a proxy's error page with a 200
                 data = b"<html>upstream gone</html>"
                 self.send_response(200)
@@ -77,15 +73,7 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(data)
             else:
-                self._reply(404, {})
-
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                self.reply(404, {})
 
     return Handler
 
@@ -93,14 +81,8 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def http_server() -> Iterator[tuple[Gateway, str]]:
     gateway = Gateway()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gateway))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield gateway, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(_handler(gateway)) as base:
+        yield gateway, base
 
 
 # -- each channel -----------------------------------------------------------------------------------------

@@ -7,11 +7,10 @@ nothing goes out twice."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +18,7 @@ import pytest
 
 from kit.dlq import list_dead_letters, replay_dead_letters
 from kit.errors import ServiceError
-from kit.testing import Mailbox, wait_for
+from kit.testing import JsonHandler, Mailbox, local_http_server, wait_for
 from tests.integration.whistle.conftest import ctx, key
 
 WUJING_C01 = "/gd/wujing/c01/"
@@ -42,34 +41,23 @@ class Gateways:
     def handler(self) -> type[BaseHTTPRequestHandler]:
         gateways = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 url = urlsplit(self.path)
                 if url.path == "/cgi-bin/webhook/send":
                     robot = parse_qs(url.query).get("key", [""])[0]
                     gateways.robot.append((robot, body["text"]["content"]))
-                    self._reply(200, {"errcode": 0, "errmsg": "ok"})
+                    self.reply(200, {"errcode": 0, "errmsg": "ok"})
                 elif url.path == "/sms/send" and self.headers.get("Authorization") == f"Bearer {SMS_KEY}":
                     if gateways.sms_down:
                         gateways.sms_refused += 1
-                        self._reply(503, {"error": "busy"})
+                        self.reply(503, {"error": "busy"})
                     else:
                         gateways.sms.append((body["phone"], body["text"]))
-                        self._reply(202, {"id": f"m-{len(gateways.sms)}"})
+                        self.reply(202, {"id": f"m-{len(gateways.sms)}"})
                 else:
-                    self._reply(401, {})
-
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    self.reply(401, {})
 
         return Handler
 
@@ -77,14 +65,8 @@ class Gateways:
 @pytest.fixture
 def gateways() -> Iterator[tuple[Gateways, str]]:
     found = Gateways()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), found.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield found, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(found.handler()) as base:
+        yield found, base
 
 
 @pytest.fixture

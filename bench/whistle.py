@@ -216,7 +216,7 @@ def deadline_scan(tmp: Path) -> None:
     from kit.uow import UnitOfWork
     from whistle.adapters.orm.whistles import WhistleDeadlineRow, WhistleDepartmentRow, WhistleRow
     from whistle.adapters.repositories.whistles import WhistleRepository
-    from whistle.app.whistles import blow, create_whistle, scan_deadlines
+    from whistle.app.whistles import blow, create_whistle, deadlines_due, scan_deadlines
     from whistle.demo import fill_departments
 
     url = os.environ.get("BENCH_SCAN_DATABASE_URL") or f"sqlite:///{tmp / 'scan.db'}"
@@ -274,18 +274,27 @@ def deadline_scan(tmp: Path) -> None:
             "ORDER BY next_check_at, id LIMIT :limit"
         )
 
-        def sql(now: datetime) -> tuple[float, int]:
+        def sql(now: datetime) -> tuple[float, float, int]:
+            """The plain query: (its own read transaction, open to close; the query alone; rows)."""
+            began = time.perf_counter()
             with db.session(write=False) as session:
-                began = time.perf_counter()
+                query_began = time.perf_counter()
                 found = session.execute(plain, {"now": now, "limit": SCAN_BATCH_DUE}).all()
-                return time.perf_counter() - began, len(found)
+                query_took = time.perf_counter() - query_began
+            return time.perf_counter() - began, query_took, len(found)
 
         def scan(now: datetime) -> tuple[float, int]:
+            """One run of the timer as `WhistleRpc.scan_whistle_deadlines` makes it: a reading unit that looks
+            for anything due and, when there is, the writing unit that claims, checks, saves and announces."""
             clock.set(now)
             began = time.perf_counter()
-            with UnitOfWork(db, service="whistle", clock=clock, context=system) as uow:
-                announced = scan_deadlines(uow)
-                uow.commit()
+            with UnitOfWork(db, service="whistle", clock=clock, context=system, write=False) as uow:
+                due = deadlines_due(uow)
+            announced = 0
+            if due:
+                with UnitOfWork(db, service="whistle", clock=clock, context=system) as uow:
+                    announced = scan_deadlines(uow)
+                    uow.commit()
             return time.perf_counter() - began, announced
 
         def claim(now: datetime) -> tuple[float, int]:
@@ -296,35 +305,38 @@ def deadline_scan(tmp: Path) -> None:
                 session.rollback()
                 return took, len(claimed)
 
-        idle_sql = [sql(t0)[0] for _ in range(20)]
-        idle_scan = [scan(t0)[0] for _ in range(20)]
+        ms = 1000
+        idle_sql = [sql(t0) for _ in range(50)]
+        idle_scan = [scan(t0)[0] for _ in range(50)]
         now = t0 + timedelta(hours=3)  # the due clocks' 50% reminder (2 h of 4 h) has come
         busy_sql = [sql(now) for _ in range(rounds)]
         busy_claim = [claim(now) for _ in range(rounds)]
         busy_scan = [scan(now) for _ in range(rounds)]
         kind = "PostgreSQL" if db.is_postgres else "SQLite"
-        ms = 1000
         print(
             f"  -- (c) the deadline scan over {OPEN_WHISTLES:,} open whistles ({kind}; rows written by SQL in "
-            f"{loaded:.1f} s), beside the plain indexed query of its predicate"
+            f"{loaded:.1f} s), beside the plain indexed query of its predicate in its own read transaction"
         )
-        idle_scan_ms, idle_sql_ms = statistics.median(idle_scan) * ms, statistics.median(idle_sql) * ms
+        idle_scan_ms = statistics.median(idle_scan) * ms
+        idle_sql_ms = statistics.median(t for t, _, _ in idle_sql) * ms
+        idle_query_ms = statistics.median(q for _, q, _ in idle_sql) * ms
         print(
-            f"  idle (nothing due):   scan run {idle_scan_ms:7.2f} ms   plain SELECT {idle_sql_ms:7.2f} ms"
-            f"   ratio {idle_scan_ms / idle_sql_ms:5.1f}x   (goal <= 2x)"
+            f"  idle (nothing due):   timer run {idle_scan_ms:7.2f} ms   plain SELECT {idle_sql_ms:7.2f} ms"
+            f"   ratio {idle_scan_ms / idle_sql_ms:5.1f}x   (goal <= 2x; the SELECT's statement alone "
+            f"{idle_query_ms:.2f} ms)"
         )
-        found = busy_sql[0][1]
+        found = busy_sql[0][2]
         announced = sum(a for _, a in busy_scan)
         scan_ms = statistics.median(t for t, _ in busy_scan) * ms
-        sql_ms = statistics.median(t for t, _ in busy_sql) * ms
+        sql_ms = statistics.median(t for t, _, _ in busy_sql) * ms
         print(
-            f"  {SCAN_BATCH_DUE} due a run:        scan run {scan_ms:7.2f} ms   plain SELECT {sql_ms:7.2f} ms "
+            f"  {SCAN_BATCH_DUE} due a run:        timer run {scan_ms:7.2f} ms   plain SELECT {sql_ms:7.2f} ms "
             f"({found} rows)   ratio {scan_ms / sql_ms:5.1f}x   ({announced} reminders announced in {rounds} runs: "
-            "the scan also rebuilds, checks and saves each whistle, and writes its events and trail)"
+            "the run also rebuilds, checks and saves each whistle, and writes its events and trail)"
         )
         claim_ms = statistics.median(t for t, _ in busy_claim) * ms
         print(
-            f"  its find-and-claim:   claim    {claim_ms:7.2f} ms   plain SELECT {sql_ms:7.2f} ms"
+            f"  its find-and-claim:   claim     {claim_ms:7.2f} ms   plain SELECT {sql_ms:7.2f} ms"
             f"   ratio {claim_ms / sql_ms:5.1f}x   (the same predicate, plus loading the {busy_claim[0][1]} whistles)"
         )
     finally:

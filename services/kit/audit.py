@@ -144,9 +144,26 @@ def _lock_subjects(session: Session, subjects: Sequence[Subject]) -> None:
     session.execute(statement, {"keys": keys})
 
 
+# One subject's last entry, straight down the (subject_type, subject_id, seq) index; built once, so a command's
+# commit does not build and coerce a statement again.
+_HEAD = (
+    select(AuditEntry.seq, AuditEntry.hash)
+    .where(AuditEntry.subject_type == bindparam("subject_type"), AuditEntry.subject_id == bindparam("subject_id"))
+    .order_by(AuditEntry.seq.desc())
+    .limit(1)
+)
+_FEW = 8  # up to this many subjects (a command's usual one), a query each; more, grouped queries of _CHUNK
+
+
 def _heads(session: Session, subjects: Sequence[Subject]) -> dict[Subject, tuple[int, str]]:
     """Each subject's last (seq, hash), for those that have entries."""
     heads: dict[Subject, tuple[int, str]] = {}
+    if len(subjects) <= _FEW:
+        for subject_type, subject_id in subjects:
+            head = session.execute(_HEAD, {"subject_type": subject_type, "subject_id": subject_id}).first()
+            if head is not None:
+                heads[(subject_type, subject_id)] = (head.seq, head.hash)
+        return heads
     for start in range(0, len(subjects), _CHUNK):
         chunk = subjects[start : start + _CHUNK]
         latest = (

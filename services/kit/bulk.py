@@ -26,8 +26,10 @@ def insert_many(session: Session, model: type[Any], rows: Iterable[Mapping[str, 
     """
     total = 0
     iterator = iter(rows)
+    statement = insert(model.__table__)  # Core, not the ORM's bulk path: the rows are plain column values
     while batch := [dict(row) for row in islice(iterator, chunk)]:
-        session.execute(insert(model), batch)
+        session.execute(statement, batch)
         total += len(batch)
-        pause()
+        if len(batch) == chunk:  # more may follow: let other green threads run between statements
+            pause()
     return total

@@ -23,8 +23,17 @@ import eventlet
 import kombu.exceptions
 from kombu.entity import Exchange, Queue, binding
 from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest, get_module_path, registry
 from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import Responder, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
 
@@ -74,6 +83,20 @@ def settings_of(container: Any) -> Settings:
     return settings
 
 
+class _ReplyPublisher(Publisher):
+    """Replies go without a publisher confirm and transient. nameko waits for a confirm on every reply: a broker
+    round trip per call that buys nothing, since a reply lost with the broker is a call the caller times out on
+    and sends again under the same idempotency key (the stored result answers it); and the reply queue is the
+    caller's own, gone with it."""
+
+    use_confirms = False
+    delivery_mode = 1
+
+
+class _Responder(Responder):
+    publisher_cls = _ReplyPublisher
+
+
 class Rpc(NamekoRpc):
     """An RPC entrypoint whose first argument is the caller's context, checked before any work is done."""
 
@@ -98,7 +121,22 @@ class Rpc(NamekoRpc):
                 error = ServiceError("internal", "INTERNAL", "internal error")
             exc_info = (ServiceError, error, exc_info[2])
         with unless_the_broker_is_gone(f"the reply to {self.method_name}"):
-            return super().handle_result(message, worker_ctx, result, exc_info)
+            return self._reply(message, result, exc_info)
+        return result, exc_info
+
+    def _reply(self, message: Any, result: Any, exc_info: Any) -> Any:
+        """nameko's RpcConsumer.handle_result, with the reply publisher above."""
+        config = self.container.config
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.rpc_consumer.queue_consumer.ack_message(message)
         return result, exc_info
 
 
@@ -187,6 +225,7 @@ class EventHandler(Consumer):
         replay: bool = True,
         delivery: bool = False,
         require_user_id: bool = False,
+        streets: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> None:
         if require_user_id and not delivery:
@@ -197,6 +236,7 @@ class EventHandler(Consumer):
         self.replay = replay
         self.wants_delivery = delivery
         self.require_user_id = require_user_id
+        self.only_streets = streets
         self._publisher: ConfirmingPublisher | None = None
         self._publish_lock = threading.Lock()
         super().__init__(queue=None, **kwargs)
@@ -211,7 +251,8 @@ class EventHandler(Consumer):
         self.settings = settings_of(self.container)
         streets = self.settings.streets
         self.queue_name = f"{self.container.service_name}.{self.method_name}.{streets.label}"
-        self.binding_keys = [f"{self.event_type}.{street}" for street in streets.streets]
+        served = streets.streets if self.only_streets is None else self.only_streets
+        self.binding_keys = [f"{self.event_type}.{street}" for street in served]
         exchange = Exchange(self.exchange_name, type="topic", durable=True)
         self.queue = Queue(
             self.queue_name,
@@ -413,6 +454,7 @@ def handle_event(
     replay: bool = True,
     delivery: bool = False,
     require_user_id: bool = False,
+    streets: tuple[str, ...] | None = None,
 ) -> Callable[[F], F]:
     """Mark a service method as the handler of `<source>`'s `<event_type>` events.
 
@@ -421,7 +463,9 @@ def handle_event(
     commands come on `departments.commands`); `replay=False` never asks the source to replay on a first start
     (a source that is no suite service has no `replay_events`). `delivery=True` gives the method a keyword
     argument `delivery` (a `Delivery`: the broker-validated `user_id`, message id, routing key);
-    `require_user_id=True` parks a message without a `user_id` in the DLQ, unhandled.
+    `require_user_id=True` parks a message without a `user_id` in the DLQ, unhandled. `streets` binds those
+    streets' keys only, whatever the deployment serves: a handler of what lies outside every street (the city's
+    departments are district nodes, `org.created.district`) need not take, or have replayed, every street's.
 
     A redelivered event (its id already in the inbox) is a normal part of at-least-once delivery, not an
     error: the wrapper turns the inbox's AlreadyHandled into the DUPLICATE result, so nameko does not log it
@@ -437,7 +481,13 @@ def handle_event(
                 return DUPLICATE
 
         entrypoint = EventHandler.decorator(
-            source, event_type, exchange=exchange, replay=replay, delivery=delivery, require_user_id=require_user_id
+            source,
+            event_type,
+            exchange=exchange,
+            replay=replay,
+            delivery=delivery,
+            require_user_id=require_user_id,
+            streets=streets,
         )
         return cast(F, entrypoint(handler))
 

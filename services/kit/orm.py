@@ -8,9 +8,21 @@ the state change, its events, its inbox entry and its idempotency record commit 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, event, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -204,3 +216,9 @@ def under(column: Any, scope_path: str) -> Any:
     """Rows whose path column lies in `scope_path` (a prefix match with LIKE's wildcards escaped): the one
     object-level scope filter of every repository."""
     return column.startswith(scope_path, autoescape=True)
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Table, typed as one (SQLAlchemy types `__table__` as any FromClause), for Core
+    statements built once and run many times."""
+    return cast(Table, model.__table__)

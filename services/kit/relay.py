@@ -19,20 +19,36 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kit.amqp import ROUTING_KEY_HEADER, ConfirmingPublisher, Outgoing
 from kit.clock import Clock, SystemClock, as_utc
 from kit.db import Database
 from kit.events import topic_matches
-from kit.orm import OutboxRow
+from kit.orm import OutboxRow, table_of
 
 log = logging.getLogger("kit.relay")
 
+# The relay's two statements, built once: it runs them for every batch. Core rows, not ORM objects: the relay
+# only reads columns and marks them.
+_OUTGOING = (OutboxRow.seq, OutboxRow.event_id, OutboxRow.event_type, OutboxRow.exchange, OutboxRow.routing_key)
+_CLAIM = (
+    select(*_OUTGOING, OutboxRow.body)
+    .where(OutboxRow.sent_at.is_(None))
+    .order_by(OutboxRow.seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_MARK_SENT = (
+    update(table_of(OutboxRow))
+    .where(OutboxRow.seq.in_(bindparam("seqs", expanding=True)))
+    .values(sent_at=bindparam("now"))
+)
+
 
 def _outgoing(
-    row: OutboxRow,
+    row: Any,
     *,
     exchange: str | None = None,
     routing_key: str | None = None,
@@ -66,24 +82,14 @@ class Relay:
         self.published_total = 0
 
     # The three steps are separate methods so the fault tests can stop a real relay process between them.
-    def claim(self, session: Session) -> Sequence[OutboxRow]:
-        query = (
-            select(OutboxRow)
-            .where(OutboxRow.sent_at.is_(None))
-            .order_by(OutboxRow.seq)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        return session.scalars(query).all()
+    def claim(self, session: Session) -> Sequence[Any]:
+        return session.execute(_CLAIM, {"limit": self.batch_size}).all()
 
-    def publish(self, rows: Sequence[OutboxRow]) -> None:
+    def publish(self, rows: Sequence[Any]) -> None:
         self.publisher.publish_batch([_outgoing(row) for row in rows])
 
-    def mark_sent(self, session: Session, rows: Sequence[OutboxRow]) -> None:
-        session.execute(
-            update(OutboxRow).where(OutboxRow.seq.in_([r.seq for r in rows])).values(sent_at=self.clock.now()),
-            execution_options={"synchronize_session": False},
-        )
+    def mark_sent(self, session: Session, rows: Sequence[Any]) -> None:
+        session.execute(_MARK_SENT, {"seqs": [r.seq for r in rows], "now": self.clock.now()})
         session.commit()
 
     def relay_once(self) -> int:

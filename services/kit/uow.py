@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,10 @@ __all__ = [  # the trail's names stay importable from here, where they were firs
 ]
 
 R = TypeVar("R")
+# The idempotency lookup of every command, built once (a command binds values, it builds no SQL).
+_RECALL = select(IdempotencyRecord.command, IdempotencyRecord.request_hash, IdempotencyRecord.result).where(
+    IdempotencyRecord.scope == bindparam("scope"), IdempotencyRecord.key == bindparam("key")
+)
 
 
 class UnitOfWork:
@@ -59,6 +64,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._events: list[Event] = []
         self._audit: list[dict[str, Any]] = []
+        self._remembered: list[dict[str, Any]] = []
         self._session_cm: Any = None
         self._session: Session | None = None
         self.committed = False
@@ -98,7 +104,7 @@ class UnitOfWork:
     # -- idempotent commands ------------------------------------------------------------------------------
     def recall(self, key: str, command: str, request: Any) -> Any | None:
         """The stored result of this key, None if new; a key reused for another request is refused."""
-        record = self.session.get(IdempotencyRecord, (self._idempotency_scope(), key))
+        record = self.session.execute(_RECALL, {"scope": self._idempotency_scope(), "key": key}).first()
         if record is None:
             return None
         if record.command != command or record.request_hash != fingerprint(request):
@@ -110,15 +116,16 @@ class UnitOfWork:
         return json.loads(record.result)
 
     def remember(self, key: str, command: str, request: Any, result: Any) -> None:
-        self.session.add(
-            IdempotencyRecord(
-                scope=self._idempotency_scope(),
-                key=key,
-                command=command,
-                request_hash=fingerprint(request),
-                result=canonical_json(result),
-                created_at=self.clock.now(),
-            )
+        """Store the result under the key, written at commit (a twin's committed key refuses it there)."""
+        self._remembered.append(
+            {
+                "scope": self._idempotency_scope(),
+                "key": key,
+                "command": command,
+                "request_hash": fingerprint(request),
+                "result": canonical_json(result),
+                "created_at": self.clock.now(),
+            }
         )
 
     def _idempotency_scope(self) -> str:
@@ -130,6 +137,7 @@ class UnitOfWork:
         session.flush()
         now = self.clock.now()
         # Core executemany, not ORM objects: a loader's one transaction may hold tens of thousands of each.
+        insert_many(session, IdempotencyRecord, self._remembered)
         insert_many(session, OutboxRow, self._outbox_rows(now))
         if self._audit:
             insert_many(session, AuditEntry, self._audit_rows(session, now))
@@ -145,6 +153,7 @@ class UnitOfWork:
         self.committed = True
         self._events.clear()
         self._audit.clear()
+        self._remembered.clear()
         if self._on_commit is not None:
             self._on_commit()
 

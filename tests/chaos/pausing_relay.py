@@ -17,13 +17,13 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from kit.config import Settings
 from kit.db import Database
 from kit.logs import configure_logging
-from kit.orm import OutboxRow
 from kit.relay import Relay
 
 log = logging.getLogger("pausing_relay")
@@ -36,17 +36,17 @@ class PausingRelay(Relay):
         self.pause_before = pause_before
         self.marker = marker
 
-    def publish(self, rows: Sequence[OutboxRow]) -> None:
+    def publish(self, rows: Sequence[Any]) -> None:
         if self.pause_before == "publish":
             self._halt(rows)
         super().publish(rows)
 
-    def mark_sent(self, session: Session, rows: Sequence[OutboxRow]) -> None:
+    def mark_sent(self, session: Session, rows: Sequence[Any]) -> None:
         if self.pause_before == "mark_sent":
             self._halt(rows)
         super().mark_sent(session, rows)
 
-    def _halt(self, rows: Sequence[OutboxRow]) -> None:
+    def _halt(self, rows: Sequence[Any]) -> None:
         partial = self.marker.with_name(self.marker.name + ".partial")
         partial.write_text(json.dumps([row.event_id for row in rows]))
         os.replace(partial, self.marker)  # the test never reads a half-written marker

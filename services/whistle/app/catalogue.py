@@ -4,6 +4,7 @@ stated day; old versions stay)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import cache
 from typing import Any
@@ -43,9 +44,26 @@ def _mentioned(doc: dict[str, Any]) -> set[str]:
     return codes
 
 
+_VALIDATED: dict[str, CatalogueVersion] = {}  # by digest; a published version never changes
+_VALIDATED_MAX = 256  # a district publishes a few a year; tests make many databases
+
+
+def _validated(repo: CatalogueRepository, digest: str) -> CatalogueVersion:
+    """One stored version, validated once per process: keyed by its document's digest, so a blow does not parse
+    and check 46 situations again, and two databases' versions with one number but other texts never mix."""
+    version = _VALIDATED.get(digest)
+    if version is None:
+        doc = json.loads(repo.text(digest))
+        version = validate_catalogue(doc, _mentioned(doc))
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED[digest] = version
+    return version
+
+
 def load_catalogue(uow: UnitOfWork) -> Catalogue:
-    docs = CatalogueRepository(uow.session).documents()
-    return Catalogue(tuple(validate_catalogue(doc, _mentioned(doc)) for doc in docs))
+    repo = CatalogueRepository(uow.session)
+    return Catalogue(tuple(_validated(repo, digest) for digest in repo.digests()))
 
 
 def version_in_effect(uow: UnitOfWork, on: date | None = None) -> CatalogueVersion:

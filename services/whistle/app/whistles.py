@@ -20,9 +20,8 @@ from kit.errors import ServiceError
 from kit.events import Event
 from kit.ids import is_uuid
 from kit.uow import UnitOfWork
-from whistle.adapters.orm.whistles import WhistleRow
 from whistle.adapters.repositories.catalogue import DepartmentRepository
-from whistle.adapters.repositories.whistles import SECRETARY_ROLES, WhistleRepository, clock_rows
+from whistle.adapters.repositories.whistles import SECRETARY_ROLES, Stored, WhistleRepository, clock_rows
 from whistle.app.catalogue import calendar, version_in_effect
 from whistle.domain.calendar import Limit, Unit
 from whistle.domain.duplicates import Point
@@ -130,7 +129,7 @@ def _publish(uow: UnitOfWork, w: Whistle, facts: list[Fact]) -> None:
 
 
 # -- loading and saving --------------------------------------------------------------------------------
-def _load(repo: WhistleRepository, ctx: CallerContext, whistle_id: str) -> tuple[Whistle, WhistleRow]:
+def _load(repo: WhistleRepository, ctx: CallerContext, whistle_id: str) -> tuple[Whistle, Stored]:
     found = repo.get(whistle_id, ctx, for_update=True) if is_uuid(whistle_id) else None
     if found is None:
         raise WhistleNotFound("whistle not found")
@@ -398,6 +397,11 @@ def list_whistles(uow: UnitOfWork, ctx: CallerContext, query: dict[str, Any]) ->
 
 
 # -- the deadline timer --------------------------------------------------------------------------------
+def deadlines_due(uow: UnitOfWork) -> bool:
+    """Whether a scan has anything to do now (read in a reading unit, before the scan's writing one)."""
+    return WhistleRepository(uow.session).any_due(uow.clock.now())
+
+
 def scan_deadlines(uow: UnitOfWork, limit: int = SCAN_BATCH) -> int:
     """Announce what has come due on every whistle whose clock rows are due (reminders, overdue, escalations),
     each milestone once; how many facts this run announced. Safe with several replicas: PostgreSQL skips

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kit.config import DISTRICT
 from kit.context import CallerContext
 from kit.entrypoints import handle_event, rpc
 from whistle.app import catalogue, departments
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from kit.dependencies import Work
+
+DISTRICT_ONLY = (DISTRICT,)
 
 
 class CatalogueRpc:
@@ -51,7 +54,9 @@ class CatalogueRpc:
 
 class DepartmentEvents:
     """organization's `org.*` events about the `departments` root's children; a department learnt of gets its
-    queue (`department_queues`, the service's `DepartmentQueues`)."""
+    queue (`department_queues`, the service's `DepartmentQueues`). A department lies in no street (organization
+    gives a node outside every street the street code `district`), so the handlers take only the district's
+    events (and have only those replayed), not every community's and branch's."""
 
     if TYPE_CHECKING:
         storage: Work
@@ -62,18 +67,18 @@ class DepartmentEvents:
             fn(uow, event)
             uow.commit()
 
-    @handle_event("organization", "org.created")
+    @handle_event("organization", "org.created", streets=DISTRICT_ONLY)
     def on_organization_org_created(self, event: dict[str, Any]) -> None:
         self._apply(event, lambda uow, e: departments.on_org_created(uow, e, self.department_queues))
 
-    @handle_event("organization", "org.renamed")
+    @handle_event("organization", "org.renamed", streets=DISTRICT_ONLY)
     def on_organization_org_renamed(self, event: dict[str, Any]) -> None:
         self._apply(event, departments.on_org_renamed)
 
-    @handle_event("organization", "org.moved")
+    @handle_event("organization", "org.moved", streets=DISTRICT_ONLY)
     def on_organization_org_moved(self, event: dict[str, Any]) -> None:
         self._apply(event, lambda uow, e: departments.on_org_moved(uow, e, self.department_queues))
 
-    @handle_event("organization", "org.closed")
+    @handle_event("organization", "org.closed", streets=DISTRICT_ONLY)
     def on_organization_org_closed(self, event: dict[str, Any]) -> None:
         self._apply(event, departments.on_org_closed)

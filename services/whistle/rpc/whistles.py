@@ -181,6 +181,9 @@ class WhistleRpc:
 
     @ConfiguredTimer.decorator(setting=DEADLINE_SCAN_SETTING, default=30.0, eager=True)  # type: ignore[untyped-decorator]
     def scan_whistle_deadlines(self) -> int:
+        with self.storage.read(CallerContext.system()) as uow:
+            if not whistles.deadlines_due(uow):
+                return 0
         with self.storage.unit(CallerContext.system()) as uow:
             announced = whistles.scan_deadlines(uow)
             uow.commit()

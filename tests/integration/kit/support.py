@@ -89,6 +89,20 @@ class ConsumerService:
         raise RuntimeError(f"cannot handle {event['subject']}")
 
 
+class DistrictConsumerService:
+    """A handler of what lies outside every street (`streets=("district",)`), deployed for one street."""
+
+    name = "consumer"
+    storage = Storage()
+    observability = Observability()
+
+    @handle_event("producer", "thing.made", streets=("district",))
+    def on_producer_district_thing_made(self, event: dict[str, Any]) -> None:
+        with self.storage.unit(CallerContext.system(event["correlationid"])) as uow:
+            uow.session.add(Effect(event_id=event["id"], subject=event["data"]["subject"]))
+            uow.commit()
+
+
 def effects(url: str) -> list[str]:
     engine = create_engine(url)
     with engine.connect() as conn:

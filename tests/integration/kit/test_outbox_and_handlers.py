@@ -225,6 +225,25 @@ def test_a_dedicated_deployment_gets_its_street_and_the_shared_one_the_rest(
     assert effects(urls["shared"]) == ["district-3", "guanshang-4", "taihe-1"]
 
 
+def test_a_handler_bound_to_the_district_takes_its_events_only_whatever_streets_it_serves(
+    start_producer, container_factory, amqp_uri, rpc, tmp_path
+):
+    from kit.config import Settings
+    from tests.integration.kit.support import DistrictConsumerService, create_schema
+
+    url = f"sqlite:///{tmp_path / 'district.db'}"
+    create_schema(url)
+    env = {"AMQP_URI": amqp_uri, "CONSUMER_DATABASE_URL": url, "METRICS_PORT": "0", "STREETS": "liujia"}
+    container_factory(DistrictConsumerService, Settings.from_env("consumer", env)).start()
+    start_producer()
+    ctx = staff_context()
+    for i, street in enumerate(["liujia", "taihe", "district", "liujia", "district"]):
+        rpc.producer.make(ctx, f"{street}-{i}", street, f"d-{i}")
+    # One queue, in order: by the time the last district event is applied, any street event bound would be too.
+    wait_for(lambda: "district-4" in effects(url))
+    assert effects(url) == ["district-2", "district-4"]
+
+
 def test_handler_queues_work_as_quorum_queues(start_producer, start_consumer, rpc, amqp_uri, consumer_db):
     start_consumer(queue_type="quorum")
     start_producer()

@@ -133,3 +133,25 @@ def test_the_departments_projection_follows_organization_in_any_order(env):
     wid = env.run(lambda uow: whistles.create_whistle(uow, SYSTEM, {"description": "x", "org_path": "/gd/wujing/c01/"}))
     with pytest.raises(UnknownDepartment):  # a closed department is no longer summoned
         env.run(lambda uow: whistles.blow(uow, SYSTEM, wid["id"], {"situation_code": "waterlogging"}))
+
+
+def test_two_databases_versions_under_one_number_are_never_mixed_up(env, tmp_path):
+    """Validated versions are kept in memory by their document's digest: another database's version 2, published
+    the same day with other situations, is its own."""
+    from kit.migrate import upgrade
+    from whistle.app.catalogue import load_catalogue, publish_catalogue
+
+    other = Env(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade("whistle", str(other.db.engine.url))
+    admin = CallerContext(role="district_admin", scope_path="/gd/", correlation_id="c", account_id=None)
+    day = (START + timedelta(days=1)).date().isoformat()
+    for e, code in ((env, "flooded_cellar"), (other, "fallen_tree")):
+        e.run(lambda uow: projection.on_org_created(uow, {"time": isoformat_z(START), "data": {
+            "id": str(uuid.uuid4()), "code": "water", "name": "水务局", "org_path": "/departments/water/"}}))  # fmt: skip
+        situation = {"code": code, "kind": "problem", "name": "积水", "standard": "抽排", "lead": "water"}
+        doc = {"version": 2, "effective_from": day, "situations": [situation]}
+        e.run(lambda uow, doc=doc: publish_catalogue(uow, admin, doc))
+    for e, code in ((env, "flooded_cellar"), (other, "fallen_tree")):
+        version = e.run(lambda uow: load_catalogue(uow).version(2))
+        assert [s.code for s in version.situations] == [code]
+    other.db.dispose()

@@ -18,5 +18,6 @@ class CatalogueVersionRow(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     effective_from: Mapped[date] = mapped_column(Date, unique=True)
     document: Mapped[str] = mapped_column(Text)  # JSON of the catalogue/default.yaml shape
+    digest: Mapped[str] = mapped_column(String(64), server_default="")  # SHA-256 of `document` (hex)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
     published_by: Mapped[str | None] = mapped_column(String(36))

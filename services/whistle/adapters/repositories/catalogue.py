@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -14,21 +15,33 @@ from whistle.adapters.orm.departments import DepartmentRow
 from whistle.domain.catalogue import CatalogueVersion
 
 
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class CatalogueRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def documents(self) -> list[dict[str, Any]]:
-        """Every version's document, oldest first."""
-        rows = self.session.scalars(select(CatalogueVersionRow).order_by(CatalogueVersionRow.version))
-        return [json.loads(r.document) for r in rows]
+    def digests(self) -> list[str]:
+        """Every version's digest (SHA-256 of its stored document), oldest first."""
+        query = select(CatalogueVersionRow.digest).order_by(CatalogueVersionRow.version)
+        return list(self.session.scalars(query))
+
+    def text(self, digest: str) -> str:
+        """The stored document (JSON text) with this digest."""
+        return self.session.scalars(
+            select(CatalogueVersionRow.document).where(CatalogueVersionRow.digest == digest)
+        ).one()
 
     def add(self, version: CatalogueVersion, document: dict[str, Any], *, at: datetime, by: str | None) -> None:
+        text = json.dumps(document, ensure_ascii=False, default=str)
         self.session.add(
             CatalogueVersionRow(
                 version=version.version,
                 effective_from=version.effective_from,
-                document=json.dumps(document, ensure_ascii=False, default=str),
+                document=text,
+                digest=digest_of(text),
                 published_at=at,
                 published_by=by,
             )

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, false, select, true, update
+from sqlalchemy import Select, bindparam, delete, exists, false, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from kit.clock import isoformat_z, parse_iso
 from kit.context import CallerContext
-from kit.orm import under
+from kit.orm import table_of, under
 from kit.pagination import Order, page
 from whistle.adapters.orm.whistles import WhistleDeadlineRow, WhistleDepartmentRow, WhistleRow
 from whistle.domain.assessment import Satisfaction
@@ -236,6 +237,10 @@ def _columns(w: Whistle, now: datetime) -> dict[str, Any]:
     }
 
 
+def _differs(wanted: dict[str, Any], have: Any, names: tuple[str, ...]) -> bool:
+    return any(wanted[name] != have[name] for name in names)
+
+
 def visible(ctx: CallerContext) -> Any:
     """The object-level scope of every whistle query: secretaries and admins by place, a department by its
     summonses, a resident or member by what they raised, the suite itself everything."""
@@ -255,60 +260,142 @@ def visible(ctx: CallerContext) -> Any:
     return false()
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the row holds beside the aggregate: the version a guarded save expects, the title, the last change."""
+
+    version: int
+    title: str | None
+    updated_at: datetime
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(row.version, row.title, row.updated_at)
+
+
+_STORED = (WhistleRow.document, WhistleRow.version, WhistleRow.title, WhistleRow.updated_at)
+_COLUMNS = tuple(c.name for c in WhistleRow.__table__.columns if c.name not in ("id", "title", "created_at", "version"))
+# The statements of every save, built once (a save binds values; it does not build and coerce SQL again).
+# Bound names differ from the columns' (SQLAlchemy keeps those for itself in SET clauses).
+_SAVE = (
+    update(table_of(WhistleRow))
+    .where(WhistleRow.id == bindparam("b_id"), WhistleRow.version == bindparam("b_expected"))
+    .values({"version": bindparam("b_version"), **{name: bindparam(f"b_{name}") for name in _COLUMNS}})
+)
+_DEPARTMENT_KEY = ("whistle_id", "department_code")
+_DEPARTMENT_VALUES = ("role", "stage", "summoned_at", "reported_in_at", "handled_at", "returned_at", "return_reason")
+_CLOCK_VALUES = ("due_at", "next_check_at", "status")
+
+
+def _keyed_update(table: Any, key: tuple[str, ...], values: tuple[str, ...]) -> Any:
+    where = [table.c[name] == bindparam(f"k_{name}") for name in key]
+    return update(table).where(*where).values({name: bindparam(f"b_{name}") for name in values})
+
+
+_DEPARTMENTS = table_of(WhistleDepartmentRow)
+_CLOCKS = table_of(WhistleDeadlineRow)
+_UPDATE_DEPARTMENT = _keyed_update(_DEPARTMENTS, _DEPARTMENT_KEY, _DEPARTMENT_VALUES)
+_UPDATE_CLOCK = _keyed_update(_CLOCKS, ("id",), _CLOCK_VALUES)
+
+
+_ANY_DUE = select(WhistleDeadlineRow.id).where(WhistleDeadlineRow.next_check_at <= bindparam("now")).limit(1)
+
+
+def department_rows(w: Whistle) -> list[dict[str, Any]]:
+    """One row per summoned department (the latest round), for the department's scope and filters."""
+    return [
+        {
+            "whistle_id": w.id,
+            "department_code": code,
+            "role": str(a.role),
+            "stage": str(a.stage),
+            "summoned_at": a.summoned_at,
+            "reported_in_at": a.reported_in_at,
+            "handled_at": a.handled_at,
+            "returned_at": a.returned_at,
+            "return_reason": a.return_reason,
+        }
+        for code, a in sorted(w.departments.items())
+    ]
+
+
 class WhistleRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, w: Whistle, *, title: str | None, now: datetime, cal: HolidayCalendar) -> None:
-        self.session.add(WhistleRow(id=w.id, title=title, created_at=w.collected_at, version=1, **_columns(w, now)))
-        self.session.flush()
-        self._rewrite(w, cal)
+        row = {"id": w.id, "title": title, "created_at": w.collected_at, "version": 1, **_columns(w, now)}
+        self.session.execute(insert(table_of(WhistleRow)), [row])
+        self._sync(w, cal, new=True)
 
-    def get(
-        self, whistle_id: str, ctx: CallerContext, *, for_update: bool = False
-    ) -> tuple[Whistle, WhistleRow] | None:
-        query = select(WhistleRow).where(WhistleRow.id == whistle_id, visible(ctx))
+    def get(self, whistle_id: str, ctx: CallerContext, *, for_update: bool = False) -> tuple[Whistle, Stored] | None:
+        query = select(*_STORED).where(WhistleRow.id == whistle_id, visible(ctx))
         if for_update:
             query = query.with_for_update()
-        row = self.session.scalars(query).one_or_none()
+        row = self.session.execute(query).first()
         if row is None:
             return None
-        return whistle_from_document(json.loads(row.document)), row
+        return whistle_from_document(json.loads(row.document)), _stored(row)
 
     def save(self, w: Whistle, expected_version: int, *, now: datetime, cal: HolidayCalendar) -> bool:
         """The guarded UPDATE: False (nothing written) when the row moved on since it was read at
-        `expected_version`; otherwise the department and clock rows are rewritten from the aggregate."""
-        result = self.session.execute(
-            update(WhistleRow)
-            .where(WhistleRow.id == w.id, WhistleRow.version == expected_version)
-            .values(version=expected_version + 1, **_columns(w, now)),
-            execution_options={"synchronize_session": False},
-        )
+        `expected_version`; otherwise the department and clock rows are brought in line with the aggregate."""
+        values = {f"b_{name}": value for name, value in _columns(w, now).items()}
+        params = {"b_id": w.id, "b_expected": expected_version, "b_version": expected_version + 1, **values}
+        result = self.session.execute(_SAVE, params)
         if int(getattr(result, "rowcount", 0) or 0) != 1:
             return False
-        self._rewrite(w, cal)
+        self._sync(w, cal, new=False)
         return True
 
-    def _rewrite(self, w: Whistle, cal: HolidayCalendar) -> None:
-        self.session.execute(delete(WhistleDepartmentRow).where(WhistleDepartmentRow.whistle_id == w.id))
-        self.session.execute(delete(WhistleDeadlineRow).where(WhistleDeadlineRow.whistle_id == w.id))
-        for code, a in w.departments.items():
-            self.session.add(
-                WhistleDepartmentRow(
-                    whistle_id=w.id,
-                    department_code=code,
-                    role=str(a.role),
-                    stage=str(a.stage),
-                    summoned_at=a.summoned_at,
-                    reported_in_at=a.reported_in_at,
-                    handled_at=a.handled_at,
-                    returned_at=a.returned_at,
-                    return_reason=a.return_reason,
-                )
+    def _sync(self, w: Whistle, cal: HolidayCalendar, *, new: bool) -> None:
+        """Bring the derived rows in line with the aggregate, in place: a row is updated only when it changed
+        (a clock row keeps its id, and the timer's index is not churned by rows deleted and inserted again),
+        inserted when new and deleted when its department is no longer summoned."""
+        wanted_departments = {r["department_code"]: r for r in department_rows(w)}
+        wanted_clocks = {(r["department_code"], r["stage"]): r for r in clock_rows(w, cal)}
+        if new:
+            self._insert(_DEPARTMENTS, list(wanted_departments.values()))
+            self._insert(_CLOCKS, list(wanted_clocks.values()))
+            return
+        columns = [_DEPARTMENTS.c[name] for name in ("department_code", *_DEPARTMENT_VALUES)]
+        have_departments = {
+            r.department_code: r._mapping
+            for r in self.session.execute(select(*columns).where(_DEPARTMENTS.c.whistle_id == w.id))
+        }
+        clock_columns = [_CLOCKS.c[name] for name in ("id", "department_code", "stage", *_CLOCK_VALUES)]
+        have_clocks = {
+            (r.department_code, r.stage): r._mapping
+            for r in self.session.execute(select(*clock_columns).where(_CLOCKS.c.whistle_id == w.id))
+        }
+        gone = [code for code in have_departments if code not in wanted_departments]
+        if gone:
+            self.session.execute(
+                delete(_CLOCKS).where(_CLOCKS.c.whistle_id == w.id, _CLOCKS.c.department_code.in_(gone))
             )
-        for row in clock_rows(w, cal):
-            self.session.add(WhistleDeadlineRow(**row))
-        self.session.flush()
+            self.session.execute(
+                delete(_DEPARTMENTS).where(_DEPARTMENTS.c.whistle_id == w.id, _DEPARTMENTS.c.department_code.in_(gone))
+            )
+        self._insert(_DEPARTMENTS, [r for code, r in wanted_departments.items() if code not in have_departments])
+        self._insert(_CLOCKS, [r for key, r in wanted_clocks.items() if key not in have_clocks])
+        changed_departments = [
+            {"k_whistle_id": w.id, "k_department_code": code, **{f"b_{n}": r[n] for n in _DEPARTMENT_VALUES}}
+            for code, r in wanted_departments.items()
+            if code in have_departments and _differs(r, have_departments[code], _DEPARTMENT_VALUES)
+        ]
+        changed_clocks = [
+            {"k_id": have_clocks[key]["id"], **{f"b_{n}": r[n] for n in _CLOCK_VALUES}}
+            for key, r in wanted_clocks.items()
+            if key in have_clocks and _differs(r, have_clocks[key], _CLOCK_VALUES)
+        ]
+        if changed_departments:
+            self.session.execute(_UPDATE_DEPARTMENT, changed_departments)
+        if changed_clocks:
+            self.session.execute(_UPDATE_CLOCK, changed_clocks)
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(table), rows)
 
     def clocks(self, whistle_id: str) -> list[WhistleDeadlineRow]:
         query = (
@@ -320,7 +407,7 @@ class WhistleRepository:
 
     def search(
         self, ctx: CallerContext, filters: dict[str, Any], *, limit: int, cursor: str | None
-    ) -> tuple[list[tuple[Whistle, WhistleRow]], str | None]:
+    ) -> tuple[list[tuple[Whistle, Stored]], str | None]:
         query: Select[Any] = select(WhistleRow).where(visible(ctx))
         for name, column in (
             ("state", WhistleRow.state),
@@ -347,9 +434,17 @@ class WhistleRepository:
         if filters.get("created_to") is not None:
             query = query.where(WhistleRow.created_at < filters["created_to"])
         rows, next_cursor = page(self.session, query, ORDER, limit=limit, cursor=cursor)
-        return [(whistle_from_document(json.loads(r.document)), r) for r in rows], next_cursor
+        found = [
+            (whistle_from_document(json.loads(r.document)), Stored(r.version, r.title, r.updated_at)) for r in rows
+        ]
+        return found, next_cursor
 
     # -- the deadline timer's claim ---------------------------------------------------------------------
+    def any_due(self, now: datetime) -> bool:
+        """Whether any clock's next milestone has come: the timer's look before it opens a writing unit (on
+        SQLite, the one writer's lock) for nothing."""
+        return self.session.execute(_ANY_DUE, {"now": now}).first() is not None
+
     def claim_due(self, now: datetime, limit: int, *, skip_locked: bool) -> list[tuple[Whistle, int]]:
         """The whistles with a clock row whose next milestone has come (the indexed `next_check_at <= now`),
         oldest first, each claimed by locking its whistle row; on PostgreSQL a whistle another scan (or a
@@ -365,7 +460,7 @@ class WhistleRepository:
         ids = list(dict.fromkeys(row.whistle_id for row in self.session.execute(due)))
         if not ids:
             return []
-        query = select(WhistleRow).where(WhistleRow.id.in_(ids)).order_by(WhistleRow.id)
+        query = select(WhistleRow.document, WhistleRow.version).where(WhistleRow.id.in_(ids)).order_by(WhistleRow.id)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
-        return [(whistle_from_document(json.loads(r.document)), r.version) for r in self.session.scalars(query)]
+        return [(whistle_from_document(json.loads(r.document)), r.version) for r in self.session.execute(query)]

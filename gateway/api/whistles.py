@@ -33,10 +33,12 @@ from whistle.schemas.whistles import (
     WhistleBlow,
     WhistleClose,
     WhistleCreate,
+    WhistleDuplicates,
     WhistleExtensionDecision,
     WhistleFeedback,
     WhistleFilter,
     WhistleHandle,
+    WhistleMerge,
     WhistlePage,
     WhistlePause,
     WhistleRead,
@@ -214,6 +216,23 @@ def pause(body: dict[str, Any], whistle_id: UUID) -> Any:
 def resume(body: dict[str, Any], whistle_id: UUID) -> Any:
     """The clocks run again, each due instant later by the pause's length"""
     return _action("resume", WhistleResume(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/merge", methods=["POST"])
+@allow(blp, *ACTION_ROLES["merge"])
+@blp.arguments(WhistleMerge)
+@blp.response(200, WhistleRead)
+def merge(body: dict[str, Any], whistle_id: UUID) -> Any:
+    """重复诉求: merge a likely duplicate (same situation, 50 m, 48 h) into the live whistle it repeats"""
+    return _action("merge", WhistleMerge(), whistle_id, body)
+
+
+@blp.route("/<uuid:whistle_id>/duplicates", methods=["GET"])
+@allow(blp, *ACTION_ROLES["find_duplicates"])
+@blp.response(200, WhistleDuplicates)
+def likely_duplicates(whistle_id: UUID) -> Any:
+    """The live whistles in the caller's scope that likely repeat this one: its situation within 50 m and 48 h"""
+    return _whistle("likely_duplicates", str(whistle_id))
 
 
 @blp.route("/<uuid:whistle_id>/handle", methods=["POST"])

@@ -364,6 +364,8 @@ def emitted_by_the_whistle_service(tmp_path) -> list[dict]:
         run(ctx, lambda uow: use_case(uow, ctx, wid, data or {}))
 
     move(secretary, whistles.blow)
+    twin = run(resident, lambda uow: whistles.create_whistle(uow, resident, body))["id"]  # raised twice
+    run(secretary, lambda uow: whistles.merge(uow, secretary, twin, {"into": wid, "reason": "同一排污口"}))
     clock.advance(timedelta(hours=2, minutes=1))
     run(system, whistles.scan_deadlines)  # reminded
     clock.advance(timedelta(hours=2))

@@ -205,3 +205,30 @@ def test_the_catalogue_is_readable_by_every_role_and_bad_filters_are_problems(as
     is_problem(member.get("/api/v1/situations", params={"on": "0000-01-01"}), 422)
     is_problem(member.get(WHISTLES, params={"created_from": "not a time"}), 422)
     is_problem(as_user("wujing.secretary").post("/api/v1/catalogue-versions", json={}, headers=_key()), 403)
+
+
+def test_a_problem_raised_twice_is_found_and_merged_over_http(suite, as_user):
+    """重复诉求 through the gateway: two residents report the same blocked drain 20 m apart; the secretary finds
+    the repeat, merges it, and a merge of another situation is a 409 problem that changes nothing."""
+    secretary = as_user("wujing.c01.secretary")
+    url = suite.base_url + WHISTLES
+
+    def raise_at(lon: float, situation: str = "drain_blocked") -> str:
+        body = {"description": "小区门口下水道堵了，污水漫到路上", "situation_code": situation,
+                "location": {"type": "Point", "coordinates": [lon, 25.0400]}}  # fmt: skip
+        raised = _resident(suite, as_user).post(url, json=body, headers=_key(), timeout=30)
+        assert raised.status_code == 201, raised.text
+        return str(raised.json()["id"])
+
+    first, again, noise = raise_at(102.7200), raise_at(102.7202), raise_at(102.7201, "noise_nuisance")
+    found = secretary.get(f"{WHISTLES}/{again}/duplicates")
+    assert found.status_code == 200, found.text
+    assert [w["id"] for w in found.json()["items"]] == [first]
+    refused = secretary.post(f"{WHISTLES}/{noise}/merge", json={"into": first}, headers=_key())
+    is_problem(refused, 409, "WHISTLE_NOT_DUPLICATE")
+    assert secretary.get(f"{WHISTLES}/{noise}").json()["state"] == "collected"
+    is_problem(secretary.post(f"{WHISTLES}/{again}/merge", json={"into": "x"}, headers=_key()), 422)
+    merged = secretary.post(f"{WHISTLES}/{again}/merge", json={"into": first, "reason": "同一处"}, headers=_key())
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["state"], merged.json()["merged_into"]) == ("merged", first)
+    assert secretary.get(f"{WHISTLES}/{first}/history/verify").json()["sound"] is True

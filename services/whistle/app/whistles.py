@@ -24,13 +24,14 @@ from whistle.adapters.repositories.catalogue import DepartmentRepository
 from whistle.adapters.repositories.whistles import SECRETARY_ROLES, Stored, WhistleRepository, clock_rows
 from whistle.app.catalogue import calendar, version_in_effect
 from whistle.domain.calendar import Limit, Unit
-from whistle.domain.duplicates import Point
+from whistle.domain.duplicates import DUPLICATE_METRES, DUPLICATE_WINDOW, Point, bounding_box, is_likely_duplicate
 from whistle.domain.errors import NotAllowed, NotRaiser, PlaceNotFound, WhistleError, WhistleNotFound
 from whistle.domain.lifecycle import Fact, Source, Whistle
 from whistle.domain.roles import check_may
 from whistle.schemas.whistles import PHOTO_BYTES
 
 SCAN_BATCH = 200
+DUPLICATES_MAX = 50  # likely duplicates listed for one whistle
 
 
 # -- wire shapes ---------------------------------------------------------------------------------------
@@ -367,6 +368,26 @@ def resume(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str,
     return _change(uow, ctx, whistle_id, "resume", lambda w, now: w.resume(calendar(), at=now))
 
 
+def merge(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """重复诉求: a likely duplicate (the same situation within 50 m and 48 h) joins the live whistle it repeats;
+    its departments stop and hear so. Both must be in the caller's scope (either one outside it is not found).
+    Both rows are locked in id order, so two merges of a pair never deadlock and the target cannot close
+    meanwhile. The target's history records what joined it."""
+    check_may(ctx.role, "merge")
+    into = str(data["into"])
+    repo = WhistleRepository(uow.session)
+    loaded = {wid: _load(repo, ctx, wid) for wid in sorted({whistle_id, into})}
+    (w, row), (target, _) = loaded[whistle_id], loaded[into]
+    now = uow.clock.now()
+    facts = w.merge_into(target, at=now, reason=data.get("reason", ""))
+    if not repo.save(w, row.version, now=now, cal=calendar()):
+        raise ServiceError("conflict", "CONFLICT", "the whistle changed meanwhile; try again")
+    _publish(uow, w, facts)
+    joined = {"state": str(target.state), "from": w.id, "reason": data.get("reason", "")}
+    uow.audit("whistle.duplicate_joined", "whistle", target.id, joined)  # the target's trail; no event
+    return whistle_read(w, row.title, now)
+
+
 # -- queries -------------------------------------------------------------------------------------------
 def get_photo(uow: UnitOfWork, ctx: CallerContext, whistle_id: str, key: str, blobs: BlobStore) -> dict[str, Any]:
     """One photo of a whistle the caller may read; any other key (or whistle) is not found, as a missing one."""
@@ -387,6 +408,23 @@ def get_whistle(uow: UnitOfWork, ctx: CallerContext, whistle_id: str) -> dict[st
         raise WhistleNotFound("whistle not found")
     w, row = found
     return whistle_read(w, row.title, row.updated_at)
+
+
+def likely_duplicates(uow: UnitOfWork, ctx: CallerContext, whistle_id: str) -> dict[str, Any]:
+    """The caller's live whistles that likely repeat this one (none without a situation or a place)."""
+    check_may(ctx.role, "find_duplicates")
+    repo = WhistleRepository(uow.session)
+    found = repo.get(whistle_id, ctx) if is_uuid(whistle_id) else None
+    if found is None:
+        raise WhistleNotFound("whistle not found")
+    w = found[0]
+    mine = w.sighting()
+    if mine is None:
+        return {"items": []}
+    box = bounding_box(mine.point, DUPLICATE_METRES)
+    near = repo.near(ctx, w, box, DUPLICATE_WINDOW, DUPLICATES_MAX)
+    items = [(o, stored) for o, stored in near if (theirs := o.sighting()) and is_likely_duplicate(mine, theirs)]
+    return {"items": [whistle_read(o, stored.title, stored.updated_at) for o, stored in items]}
 
 
 def list_whistles(uow: UnitOfWork, ctx: CallerContext, query: dict[str, Any]) -> dict[str, Any]:

@@ -90,3 +90,10 @@ class PlaceNotFound(WhistleError):
 
     kind = "not_found"
     code = "WHISTLE_PLACE_NOT_FOUND"
+
+
+class NotDuplicate(WhistleError):
+    """Only a likely duplicate merges: the same situation within 50 m and 48 h of a live whistle."""
+
+    kind = "conflict"
+    code = "WHISTLE_NOT_DUPLICATE"

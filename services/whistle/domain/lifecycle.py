@@ -12,9 +12,10 @@ from typing import Any
 from whistle.domain.assessment import Record, Satisfaction
 from whistle.domain.calendar import Deadline, HolidayCalendar, Limit
 from whistle.domain.catalogue import CatalogueVersion, Kind, Limits
-from whistle.domain.duplicates import Point
+from whistle.domain.duplicates import Point, Sighting, is_likely_duplicate
 from whistle.domain.errors import (
     InvalidTransition,
+    NotDuplicate,
     NotLead,
     NotSummoned,
     ReopenLimit,
@@ -500,14 +501,27 @@ class Whistle:
         data = {"reason": reason, "reopens": self.reopens}
         return [self._fact("whistle.reopened", at, data, tuple(self.departments))]
 
-    def merge_into(self, other_id: str, *, at: datetime, reason: str = "") -> list[Fact]:
-        """A likely duplicate (duplicates.is_likely_duplicate) joins `other_id`; its departments stop."""
+    def sighting(self) -> Sighting | None:
+        """What duplicate detection compares (None without a situation or a place: nothing to compare)."""
+        if self.situation_code is None or self.location is None:
+            return None
+        return Sighting(self.situation_code, self.location, self.collected_at)
+
+    def merge_into(self, other: Whistle, *, at: datetime, reason: str = "") -> list[Fact]:
+        """This whistle, a likely duplicate of the live `other` (duplicates.is_likely_duplicate), joins it: its
+        running clocks stop and its departments hear that it is merged."""
         target = self._target(A.MERGE)
-        if other_id == self.id:
+        if other.id == self.id:
             raise InvalidTransition("a whistle cannot be merged into itself")
+        if other.state in FINAL:
+            raise InvalidTransition(f"a whistle cannot be merged into a {other.state} one")
+        mine, theirs = self.sighting(), other.sighting()
+        if mine is None or theirs is None or not is_likely_duplicate(mine, theirs):
+            raise NotDuplicate("only the same situation within 50 m and 48 h merges")
         stopped = tuple(self._active())
-        self.state, self.merged_at, self.merged_into = target, at, other_id
-        return [self._fact("whistle.merged", at, {"into": other_id, "reason": reason}, stopped)]
+        self.state, self.merged_at, self.merged_into = target, at, other.id
+        data = {"into": other.id, "reason": reason}
+        return [self._fact("whistle.merged", at, data, stopped)]
 
     # -- clocks -----------------------------------------------------------------------------------------------
 

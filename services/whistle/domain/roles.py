@@ -27,6 +27,9 @@ MAY: dict[str, frozenset[str]] = {
     # the raiser (checked against the whistle), or a secretary for a whistle nobody's account raised
     "give_feedback": SECRETARIES | RAISERS | SYSTEM,
     "publish_catalogue": frozenset({"district_admin"}) | SYSTEM,
+    # 重复诉求: a likely duplicate (same situation, 50 m, 48 h) joins the live whistle it repeats
+    "merge": SECRETARIES | SYSTEM,
+    "find_duplicates": SECRETARIES | frozenset({"district_admin"}) | SYSTEM,
 }
 
 

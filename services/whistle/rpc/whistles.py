@@ -25,6 +25,7 @@ from whistle.schemas.whistles import (
     WhistleFeedback,
     WhistleFilter,
     WhistleHandle,
+    WhistleMerge,
     WhistlePause,
     WhistleRedispatch,
     WhistleReopen,
@@ -167,6 +168,17 @@ class WhistleRpc:
         self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]:
         return self._move(ctx, "resume", WhistleResume(), whistle_id, payload, idempotency_key, whistles.resume)
+
+    @rpc
+    def merge(
+        self, ctx: CallerContext, whistle_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        return self._move(ctx, "merge", WhistleMerge(), whistle_id, payload, idempotency_key, whistles.merge)
+
+    @rpc
+    def likely_duplicates(self, ctx: CallerContext, whistle_id: str) -> dict[str, Any]:
+        with self.storage.read(ctx) as uow:
+            return whistles.likely_duplicates(uow, ctx, whistle_id)
 
     @rpc
     def get_whistle(self, ctx: CallerContext, whistle_id: str) -> dict[str, Any]:

@@ -147,6 +147,11 @@ class WhistleReopen(Strict):
     reason = Text(1000, min_length=1, required=True, metadata={"description": f"at most {MAX_REOPENS} reopens"})
 
 
+class WhistleMerge(Strict):
+    into = fields.UUID(required=True, metadata={"description": "the live whistle this one repeats"})
+    reason = Text(1000, load_default="", metadata={"description": "why (kept in both histories)"})
+
+
 class WhistleFilter(PageQuery):
     """Query of GET /whistles: filters and page (newest first)."""
 
@@ -220,3 +225,9 @@ class WhistleRead(Schema):
 class WhistlePage(Schema):
     items = fields.List(fields.Nested(WhistleRead), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class WhistleDuplicates(Schema):
+    """The caller's live whistles that likely repeat one: its situation within 50 m and 48 h, oldest first."""
+
+    items = fields.List(fields.Nested(WhistleRead), required=True)

@@ -92,9 +92,10 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
         for action in (
             *("blow", "report-in", "send-back", "redispatch", "handle"),
             *("feedback", "assess", "close", "reopen"),
-            *("approve-extension", "refuse-extension", "pause", "resume"),
+            *("approve-extension", "refuse-extension", "pause", "resume", "merge"),
         )
     ),
+    ("/api/v1/whistles/{whistle_id}/duplicates", "get"),
     ("/open311/v2/services.json", "get"),
     ("/open311/v2/requests.json", "get"),
     ("/open311/v2/requests.json", "post"),

@@ -146,8 +146,8 @@ def test_two_databases_versions_under_one_number_are_never_mixed_up(env, tmp_pat
     admin = CallerContext(role="district_admin", scope_path="/gd/", correlation_id="c", account_id=None)
     day = (START + timedelta(days=1)).date().isoformat()
     for e, code in ((env, "flooded_cellar"), (other, "fallen_tree")):
-        e.run(lambda uow: projection.on_org_created(uow, {"time": isoformat_z(START), "data": {
-            "id": str(uuid.uuid4()), "code": "water", "name": "水务局", "org_path": "/departments/water/"}}))  # fmt: skip
+        water = {"id": str(uuid.uuid4()), "code": "water", "name": "水务局", "org_path": "/departments/water/"}
+        e.run(lambda uow, water=water: projection.on_org_created(uow, {"time": isoformat_z(START), "data": water}))
         situation = {"code": code, "kind": "problem", "name": "积水", "standard": "抽排", "lead": "water"}
         doc = {"version": 2, "effective_from": day, "situations": [situation]}
         e.run(lambda uow, doc=doc: publish_catalogue(uow, admin, doc))

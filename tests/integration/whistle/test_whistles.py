@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from kit.db import Database
 from kit.errors import ServiceError
 from kit.orm import AuditEntry, OutboxRow
+from kit.testing import wait_for
 from tests.integration.whistle.conftest import ctx, desk, key
 from whistle.adapters.gauges import COLLECTOR
 
@@ -263,3 +264,57 @@ def test_a_return_is_redispatched_and_an_unsatisfied_requester_reopens_it(events
     assert [e["data"]["round"] for e in seen["whistle.redispatched"]] == [1, 2]
     assert seen["whistle.reopened"][0]["data"]["reopens"] == 1
     assert seen["whistle.closed"][0]["data"]["satisfaction"] == "basically"
+
+
+def test_a_likely_duplicate_is_found_and_merged_into_the_whistle_it_repeats(events, department_events, rpc, clock):
+    """重复诉求: the same blocked drain raised twice, 20 m apart an hour later, is one whistle."""
+
+    def raise_at(who, lon: float, situation: str = "drain_blocked") -> str:
+        body = {"description": "小区门口下水道堵了", "situation_code": situation,
+                "location": {"type": "Point", "coordinates": [lon, 25.04]}}  # fmt: skip
+        return rpc.create_whistle(who, body, key())["id"]
+
+    first = raise_at(RESIDENT, 102.7200)
+    rpc.blow(SECRETARY, first, {}, key())
+    clock.advance(timedelta(hours=1))
+    neighbour = ctx("resident", WUJING_C01, who="李叔")
+    again = raise_at(neighbour, 102.7202)  # 20 m east
+    rpc.blow(SECRETARY, again, {}, key())
+    far = raise_at(neighbour, 102.7210)  # 100 m east: another drain
+    other_kind = raise_at(neighbour, 102.7200, "noise_nuisance")
+    taihe = ctx("community_secretary", "/gd/taihe/c01/")
+    elsewhere = raise_at(taihe, 102.7201)  # 10 m away, but across the street line: not the secretary's
+
+    found = [w["id"] for w in rpc.likely_duplicates(SECRETARY, again)["items"]]
+    assert found == [first]  # not the far one, not another situation, not another community's
+    assert [w["id"] for w in rpc.likely_duplicates(SECRETARY, first)["items"]] == [again]
+    assert rpc.likely_duplicates(SECRETARY, far)["items"] == []
+    raises("WHISTLE_FORBIDDEN", rpc.likely_duplicates, RESIDENT, first)
+    raises("WHISTLE_NOT_FOUND", rpc.likely_duplicates, taihe, first)
+
+    before = rpc.get_whistle(SECRETARY, far)
+    raises("WHISTLE_NOT_DUPLICATE", rpc.merge, SECRETARY, far, {"into": first}, key())
+    raises("WHISTLE_NOT_DUPLICATE", rpc.merge, SECRETARY, other_kind, {"into": first}, key())
+    raises("WHISTLE_NOT_FOUND", rpc.merge, SECRETARY, again, {"into": elsewhere}, key())  # not in scope
+    raises("WHISTLE_FORBIDDEN", rpc.merge, RESIDENT, again, {"into": first}, key())
+    raises("WHISTLE_INVALID_TRANSITION", rpc.merge, SECRETARY, first, {"into": first}, key())
+    assert rpc.get_whistle(SECRETARY, far) == before
+
+    merged = rpc.merge(SECRETARY, again, {"into": first, "reason": "同一处下水道"}, key())
+    assert (merged["state"], merged["merged_into"]) == ("merged", first)
+    assert {c["status"] for c in merged["deadlines"]} == {"stopped"}
+    raises("WHISTLE_INVALID_TRANSITION", rpc.merge, SECRETARY, again, {"into": first}, key())
+    raises("WHISTLE_INVALID_TRANSITION", rpc.merge, SECRETARY, first, {"into": again}, key())  # into a merged one
+    assert rpc.likely_duplicates(SECRETARY, first)["items"] == []
+    assert rpc.get_whistle(neighbour, again)["merged_into"] == first  # the raiser sees where it went
+
+    merged_events = lambda: [e for e in events.drain() if e["type"] == "whistle.merged"]  # noqa: E731
+    wait_for(lambda: merged_events(), what="whistle.merged on the broker")
+    [event] = merged_events()
+    assert event["subject"] == again and event["data"]["into"] == first and event["data"]["reason"] == "同一处下水道"
+    # the departments summoned to the duplicate hear that it stopped
+    told = lambda: {b["subject"] for b in department_events.drain() if b["type"] == "whistle.merged"}  # noqa: E731
+    wait_for(lambda: again in told(), what="whistle.merged on the departments' exchange")
+    joined = rpc.whistle_history(SECRETARY, first)["entries"][-1]
+    assert joined["action"] == "whistle.duplicate_joined" and joined["data"]["from"] == again
+    assert rpc.verify_whistle_history(SECRETARY, first)["sound"] is True

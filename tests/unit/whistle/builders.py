@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from whistle.catalogue import holiday_calendar
 from whistle.domain.calendar import SHANGHAI, Limit, Unit
 from whistle.domain.catalogue import CatalogueVersion, validate_catalogue
+from whistle.domain.duplicates import Point
 from whistle.domain.lifecycle import Action, Source, State, Whistle
 
 CAL = holiday_calendar()
@@ -38,18 +39,28 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def collected(situation: str = "drain") -> Whistle:
+PLACE = Point(102.7200, 25.0400)  # 吴井, Kunming
+
+
+def collected(situation: str = "drain", *, id: str = "w1", place: Point | None = PLACE, when: datetime = T0) -> Whistle:
     whistle, _ = Whistle.collect(
-        id="w1",
+        id=id,
         street_code="wujing",
         org_path="/gd/wujing/c01/",
         source=Source.RESIDENT,
         description="小区门口下水道堵了",
-        at=T0,
+        at=when,
         raiser_account_id="a1",
         situation_code=situation,
+        location=place,
     )
     return whistle
+
+
+def twin(**changes: object) -> Whistle:
+    """A likely duplicate of `collected()`: the same situation raised 20 m away an hour later (w2)."""
+    args: dict[str, object] = {"id": "w2", "place": Point(102.7202, 25.0400), "when": at(60), **changes}
+    return collected(**args)  # type: ignore[arg-type]
 
 
 def blown(situation: str = "drain") -> Whistle:
@@ -66,7 +77,7 @@ def act(whistle: Whistle, action: Action) -> object:
     w, later = whistle, at(60)
     moves: dict[Action, Callable[[], object]] = {
         Action.BLOW: lambda: w.blow(V1, CAL, at=later),
-        Action.MERGE: lambda: w.merge_into("w2", at=later),
+        Action.MERGE: lambda: w.merge_into(twin(), at=later),
         Action.REDISPATCH: lambda: w.redispatch(CAL, at=later, lead="water", assisting=("cityman",)),
         Action.REPORT_IN: lambda: w.report_in("police", CAL, at=later),
         Action.SEND_BACK: lambda: w.send_back("cityman", reason="不是我们的职责", at=later),

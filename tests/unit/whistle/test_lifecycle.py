@@ -12,10 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kit.errors import as_service_error
-from tests.unit.whistle.builders import CAL, T0, V1, act, at, blown, collected, in_state, prepared
+from tests.unit.whistle.builders import CAL, T0, V1, act, at, blown, collected, in_state, prepared, twin
 from whistle.domain.calendar import Limit, Unit
+from whistle.domain.duplicates import Point
 from whistle.domain.errors import (
     InvalidTransition,
+    NotDuplicate,
     NotLead,
     NotSummoned,
     ReopenLimit,
@@ -354,11 +356,37 @@ def test_reopening_is_bounded_and_each_round_starts_afresh():
 def test_merging_stops_the_departments_and_never_into_itself():
     w = blown()
     with pytest.raises(InvalidTransition):
-        w.merge_into("w1", at=at(20))
-    [fact] = w.merge_into("w9", at=at(20), reason="同一下水道")
-    assert (w.state, w.merged_into) == (State.MERGED, "w9")
+        w.merge_into(w, at=at(20))
+    [fact] = w.merge_into(twin(), at=at(20), reason="同一下水道")
+    assert (w.state, w.merged_into, fact.data["into"]) == (State.MERGED, "w2", "w2")
     assert set(fact.department_codes) == {"water", "cityman", "police"}
     assert w.check(at(100_000), CAL) == []
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(lambda: twin(situation="gas_leak"), id="another situation"),
+        pytest.param(lambda: twin(place=Point(102.7206, 25.0400)), id="60 m away"),
+        pytest.param(lambda: twin(when=at(48 * 60 + 1)), id="48 h and a minute later"),
+        pytest.param(lambda: twin(place=None), id="no place to compare"),
+    ],
+)
+def test_only_a_likely_duplicate_merges_and_a_refusal_changes_nothing(other):
+    w = blown()
+    before = copy.deepcopy(w)
+    with pytest.raises(NotDuplicate) as refused:
+        w.merge_into(other(), at=at(20))
+    assert refused.value.code == "WHISTLE_NOT_DUPLICATE" and w == before
+
+
+def test_nothing_merges_into_a_whistle_that_is_closed_or_merged_itself():
+    gone = twin()
+    gone.merge_into(collected(id="w3"), at=at(70))
+    w = blown()
+    with pytest.raises(InvalidTransition):
+        w.merge_into(gone, at=at(80))
+    assert w.state is State.BLOWN
 
 
 def test_a_whistle_needs_a_description():

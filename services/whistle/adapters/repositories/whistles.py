@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, exists, false, insert, select, true, update
@@ -20,7 +20,7 @@ from whistle.domain.assessment import Satisfaction
 from whistle.domain.calendar import Deadline, HolidayCalendar, Limit, Pause, Unit
 from whistle.domain.catalogue import Kind, Limits
 from whistle.domain.duplicates import Point
-from whistle.domain.lifecycle import CLOCKED, Assignment, Role, Source, Stage, State, Whistle, milestones
+from whistle.domain.lifecycle import CLOCKED, FINAL, Assignment, Role, Source, Stage, State, Whistle, milestones
 
 SECRETARY_ROLES = frozenset({"district_admin", "street_secretary", "community_secretary", "branch_secretary"})
 RAISER_ROLES = frozenset({"resident", "member"})
@@ -438,6 +438,27 @@ class WhistleRepository:
             (whistle_from_document(json.loads(r.document)), Stored(r.version, r.title, r.updated_at)) for r in rows
         ]
         return found, next_cursor
+
+    def near(
+        self, ctx: CallerContext, w: Whistle, box: tuple[float, float, float, float], window: timedelta, limit: int
+    ) -> list[tuple[Whistle, Stored]]:
+        """The caller's live whistles of `w`'s situation inside `box` (min lon, min lat, max lon, max lat) and
+        within `window` of its collection: the indexed prefilter of duplicate detection, oldest first."""
+        query = (
+            select(*_STORED)
+            .where(
+                visible(ctx),
+                WhistleRow.id != w.id,
+                WhistleRow.situation_code == w.situation_code,
+                WhistleRow.state.not_in([str(s) for s in FINAL]),
+                WhistleRow.created_at.between(w.collected_at - window, w.collected_at + window),
+                WhistleRow.lon.between(box[0], box[2]),
+                WhistleRow.lat.between(box[1], box[3]),
+            )
+            .order_by(*(column.asc() for column, _ in ORDER))
+            .limit(limit)
+        )
+        return [(whistle_from_document(json.loads(r.document)), _stored(r)) for r in self.session.execute(query)]
 
     # -- the deadline timer's claim ---------------------------------------------------------------------
     def any_due(self, now: datetime) -> bool:

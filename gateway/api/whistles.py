@@ -27,6 +27,7 @@ from whistle.schemas.catalogue import (
     SituationList,
 )
 from whistle.schemas.history import HistoryRead, HistoryVerification
+from whistle.schemas.notifications import DeliveryFilter, DeliveryPage
 from whistle.schemas.whistles import (
     ACTION_ROLES,
     WhistleAssess,
@@ -113,6 +114,16 @@ def whistle_stats(query: dict[str, Any]) -> Any:
     """一哨一考核: a month's figures and ranking per department or per street (a street secretary their street's,
     a department its own row); final once the month is closed, live before"""
     return _whistle("whistle_stats", WhistleStatsQuery().dump(query))
+
+
+@catalogue_blp.route("/notification-deliveries", methods=["GET"])
+@allow(catalogue_blp, "district_admin")
+@catalogue_blp.arguments(DeliveryFilter, location="query", unknown=RAISE)
+@catalogue_blp.response(200, DeliveryPage)
+def list_deliveries(query: dict[str, Any]) -> Any:
+    """The notification delivery log, newest first: each reminder, overdue and escalation notice sent or failed,
+    by channel, with masked addresses (for the district's admins)"""
+    return _whistle("list_deliveries", DeliveryFilter().dump(query))
 
 
 @blp.route("", methods=["GET"])

@@ -123,7 +123,7 @@ class AuditEntry(KitBase):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    actor_account_id: Mapped[str | None] = mapped_column(String(36))
+    actor_account_id: Mapped[str | None] = mapped_column(String(64))  # a department system is <code>.system
     actor_role: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(80))
     subject_type: Mapped[str] = mapped_column(String(40))

@@ -207,6 +207,14 @@ def test_the_catalogue_is_readable_by_every_role_and_bad_filters_are_problems(as
     is_problem(as_user("wujing.secretary").post("/api/v1/catalogue-versions", json={}, headers=_key()), 403)
 
 
+def test_the_notification_delivery_log_is_the_district_admins(as_user):
+    log = as_user("district.admin").get("/api/v1/notification-deliveries", params={"limit": 5})
+    assert log.status_code == 200, log.text
+    assert set(log.json()) == {"items", "next_cursor"} and len(log.json()["items"]) <= 5
+    is_problem(as_user("wujing.secretary").get("/api/v1/notification-deliveries"), 403)
+    is_problem(as_user("district.admin").get("/api/v1/notification-deliveries", params={"channel": "fax"}), 422)
+
+
 def test_a_problem_raised_twice_is_found_and_merged_over_http(suite, as_user):
     """重复诉求 through the gateway: two residents report the same blocked drain 20 m apart; the secretary finds
     the repeat, merges it, and a merge of another situation is a 409 problem that changes nothing."""

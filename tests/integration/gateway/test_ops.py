@@ -87,6 +87,7 @@ ROUTES |= {  # whistles (gateway/api/whistles.py)
     ("/api/v1/whistles/{whistle_id}/history", "get"),
     ("/api/v1/whistles/{whistle_id}/history/verify", "get"),
     ("/api/v1/whistle-stats", "get"),
+    ("/api/v1/notification-deliveries", "get"),
     *(
         (f"/api/v1/whistles/{{whistle_id}}/{action}", "post")
         for action in (

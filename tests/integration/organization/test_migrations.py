@@ -21,7 +21,7 @@ def test_migrations_match_the_models(database_url):
     assert diff == []
 
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_a_dangling_member_id_stops_the_upgrade_and_changes_nothing(demo_db):

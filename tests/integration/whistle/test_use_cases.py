@@ -155,3 +155,18 @@ def test_two_databases_versions_under_one_number_are_never_mixed_up(env, tmp_pat
         version = e.run(lambda uow: load_catalogue(uow).version(2))
         assert [s.code for s in version.situations] == [code]
     other.db.dispose()
+
+
+def test_a_department_system_with_the_longest_code_is_recorded_in_the_trail(env):
+    """A department's system acts as `<code>.system`: a 32-character code makes 39 characters, which the trail's
+    actor column must hold (PostgreSQL refused it at 36)."""
+    from kit.audit import audit_history
+
+    code = "d" * 32
+    system = CallerContext("department", f"/departments/{code}/", "c", f"{code}.system", code)
+    with UnitOfWork(env.db, service="whistle", clock=env.clock, context=system) as uow:
+        uow.audit("whistle.reported_in", "whistle", "w-long", {"state": "blown"})
+        uow.commit()
+    with env.db.session(write=False) as session:
+        [entry] = audit_history(session, "whistle", "w-long")
+    assert entry["actor_account_id"] == f"{code}.system"

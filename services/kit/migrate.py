@@ -12,10 +12,11 @@ import importlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, String, text
 from sqlalchemy.engine import Connection, make_url
 
 from kit.db import Database
@@ -132,3 +133,15 @@ def _run(conn: Connection, metadata: Sequence[MetaData]) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def resize_audit_actor(op: Any, length: int, was: int) -> None:
+    """A migration's step (`op` is alembic's): `kit_audit.actor_account_id` as String(length), the trail's guard
+    triggers dropped and put back around it (on SQLite the batch rebuilds the table, which loses them)."""
+    from kit.audit import drop_audit_guard, install_audit_guard
+
+    bind = op.get_bind()
+    drop_audit_guard(bind)
+    with op.batch_alter_table("kit_audit") as batch:
+        batch.alter_column("actor_account_id", type_=String(length), existing_type=String(was))
+    install_audit_guard(bind)

@@ -103,7 +103,13 @@ class Storage(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Work:
         inbox: tuple[str, str] | None = None
         if isinstance(worker_ctx.entrypoint, EventHandler):
-            inbox = (worker_ctx.entrypoint.consumer_name, worker_ctx.args[0]["id"])
+            consumer = worker_ctx.entrypoint.consumer_name
+            delivery = worker_ctx.kwargs.get("delivery")
+            if worker_ctx.entrypoint.require_user_id and delivery is not None:
+                # A CloudEvent is its source and its id, and outsiders choose their ids: each sender (the
+                # broker-validated user) has its own, so nobody's id can make another's message a "repeat".
+                consumer = f"{consumer}@{delivery.user_id}"[:200]
+            inbox = (consumer, worker_ctx.args[0]["id"])
         return Work(self, worker_ctx.service_name, inbox)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from whistle.domain.errors import InvalidTransition, LimitInvalid, WhistleError
@@ -93,12 +94,7 @@ class Deadline:
         return not self.pauses or self.pauses[-1].resumed_at is not None
 
     def due_at(self, cal: HolidayCalendar) -> datetime | None:
-        if not self.running:
-            return None
-        due = cal.add(self.start, self.limit)
-        for extension in self.extensions:
-            due = cal.add(due, extension)
-        return due + sum((p.length for p in self.pauses), timedelta())
+        return _due_at(self, cal)
 
     def reminders(self, cal: HolidayCalendar) -> tuple[tuple[int, datetime], ...]:
         """(percent, instant) at 50% and 80% of the time from the start to the due instant; none while paused."""
@@ -136,3 +132,15 @@ class Deadline:
                 {"requested_due_at": [f"after {due.isoformat()}"]},
             )
         return Limit(-(-(until - due) // timedelta(hours=1)), Unit.HOURS)
+
+
+@lru_cache(maxsize=16384)
+def _due_at(deadline: Deadline, cal: HolidayCalendar) -> datetime | None:
+    """A deadline's due instant: a pure function of two immutable values, asked for again and again (every
+    save's clock rows, every read, every milestone), so remembered."""
+    if not deadline.running:
+        return None
+    due = cal.add(deadline.start, deadline.limit)
+    for extension in deadline.extensions:
+        due = cal.add(due, extension)
+    return due + sum((p.length for p in deadline.pauses), timedelta())

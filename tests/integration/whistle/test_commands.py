@@ -45,14 +45,16 @@ client = _example_client()
 
 
 class System:
-    """The water department's system: its connection (as `water.system`) and what it has read of its queue."""
+    """A department's system (water's unless told): its connection (as `<code>.system`) and what it has read of
+    its queue."""
 
-    def __init__(self, channel: Any) -> None:
+    def __init__(self, channel: Any, code: str = "water") -> None:
         self.channel = channel
+        self.code = code
         self.seen: list[dict[str, Any]] = []
 
     def read(self) -> list[dict[str, Any]]:
-        while (message := self.channel.basic_get("department.water", no_ack=True)) is not None:
+        while (message := self.channel.basic_get(f"department.{self.code}", no_ack=True)) is not None:
             self.seen.append(json.loads(message.body))
         return self.seen
 
@@ -65,9 +67,9 @@ class System:
 
     def send(self, kind: str, whistle_id: str, data: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         command = client.command_envelope(
-            kind, department="water", whistle_id=whistle_id, street="wujing", org_path=WUJING_C01, data=data, **kwargs
+            kind, department=self.code, whistle_id=whistle_id, street="wujing", org_path=WUJING_C01, data=data, **kwargs
         )
-        client.publish_command(self.channel, command, user_id="water.system")
+        client.publish_command(self.channel, command, user_id=f"{self.code}.system")
         return command
 
     def answer(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +86,24 @@ def water(rpc, amqp_uri) -> Iterator[System]:
             yield System(conn.channel())
         finally:
             conn.close()
+
+
+def test_two_departments_commands_with_one_id_are_each_applied(rpc, amqp_uri, whistle_db, water):
+    """A CloudEvent is its source and its id: one system's ids are not another's, so a command whose id another
+    department happened (or chose) to use first is still applied, not taken for a repeat."""
+    wid = new_whistle(rpc, {})  # sewage_outfall: ecoenv leads, water assists
+    with broker_user(amqp_uri, "ecoenv.system", system_permissions("ecoenv")) as uri:
+        conn = client.connect(uri)
+        try:
+            ecoenv = System(conn.channel(), "ecoenv")
+            first = water.send("report_in", wid, {"note": "已派人"})
+            assert water.answer(first)["type"] == "department_command.accepted"
+            same_id = ecoenv.send("report_in", wid, {"note": "已到场"}, command_id=first["id"])
+            assert ecoenv.answer(same_id)["type"] == "department_command.accepted"
+        finally:
+            conn.close()
+    assert (stage(rpc, wid, "water"), stage(rpc, wid, "ecoenv")) == ("reported_in", "reported_in")
+    assert count(whistle_db, "whistle.reported_in") == 2
 
 
 def handler(start_whistle) -> Any:

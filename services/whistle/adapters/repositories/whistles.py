@@ -296,6 +296,12 @@ _DEPARTMENTS = table_of(WhistleDepartmentRow)
 _CLOCKS = table_of(WhistleDeadlineRow)
 _UPDATE_DEPARTMENT = _keyed_update(_DEPARTMENTS, _DEPARTMENT_KEY, _DEPARTMENT_VALUES)
 _UPDATE_CLOCK = _keyed_update(_CLOCKS, ("id",), _CLOCK_VALUES)
+_HAVE_DEPARTMENTS = select(*(_DEPARTMENTS.c[n] for n in ("department_code", *_DEPARTMENT_VALUES))).where(
+    _DEPARTMENTS.c.whistle_id == bindparam("whistle_id")
+)
+_HAVE_CLOCKS = select(*(_CLOCKS.c[n] for n in ("id", "department_code", "stage", *_CLOCK_VALUES))).where(
+    _CLOCKS.c.whistle_id == bindparam("whistle_id")
+)
 
 
 _ANY_DUE = select(WhistleDeadlineRow.id).where(WhistleDeadlineRow.next_check_at <= bindparam("now")).limit(1)
@@ -358,15 +364,11 @@ class WhistleRepository:
             self._insert(_DEPARTMENTS, list(wanted_departments.values()))
             self._insert(_CLOCKS, list(wanted_clocks.values()))
             return
-        columns = [_DEPARTMENTS.c[name] for name in ("department_code", *_DEPARTMENT_VALUES)]
         have_departments = {
-            r.department_code: r._mapping
-            for r in self.session.execute(select(*columns).where(_DEPARTMENTS.c.whistle_id == w.id))
+            r.department_code: r._mapping for r in self.session.execute(_HAVE_DEPARTMENTS, {"whistle_id": w.id})
         }
-        clock_columns = [_CLOCKS.c[name] for name in ("id", "department_code", "stage", *_CLOCK_VALUES)]
         have_clocks = {
-            (r.department_code, r.stage): r._mapping
-            for r in self.session.execute(select(*clock_columns).where(_CLOCKS.c.whistle_id == w.id))
+            (r.department_code, r.stage): r._mapping for r in self.session.execute(_HAVE_CLOCKS, {"whistle_id": w.id})
         }
         gone = [code for code in have_departments if code not in wanted_departments]
         if gone:

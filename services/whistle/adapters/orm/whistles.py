@@ -4,8 +4,8 @@ per summoned department, and one row per running clock, which the deadline timer
 The aggregate is stored whole as JSON in `whistles.document` (adapters/repositories/whistles.py maps it both
 ways) and rebuilt from it: its clocks carry pauses, extensions and the milestones already announced, which
 would take several more tables to hold and which no query asks about. Everything a query filters, sorts or
-scopes on is a column, and the department and deadline rows are rewritten from the aggregate on every save,
-in the same transaction, so they never disagree with the document.
+scopes on is a column, and the department and deadline rows are brought in line with the aggregate on every
+save (each written only when it changed), in the same transaction, so they never disagree with the document.
 """
 
 from __future__ import annotations
